@@ -1,0 +1,107 @@
+"""`create_app(settings)`: the one wiring point."""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+import forum
+from forum import auth, db, pagination, ratelimit
+from forum.errors import EXCEPTION_HANDLERS
+from forum.events import EventListener
+from forum.settings import Settings
+from forum.web import ForumApp
+
+log = logging.getLogger("forum")
+
+
+def _route_handlers() -> list[Any]:
+    """Every controller of every domain (imported here, so importing forum.app stays cheap)."""
+    from forum.health import HealthController
+    from forum.routes import domain_route_handlers
+
+    return [HealthController, *domain_route_handlers()]
+
+
+def configure_logging(level: str) -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    root.setLevel(level)
+    logging.getLogger("forum.access").setLevel(level if level == "DEBUG" else "WARNING")
+
+
+def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> Litestar:
+    """Build the application. `dsn` overrides the settings' database (the CLI passes the
+    embedded server's address); without either, the embedded server must already be up."""
+    settings = settings or Settings.from_env()
+    database_url = dsn or settings.database_url or os.environ.get("DATABASE_URL")
+    if not database_url:
+        raise RuntimeError("create_app needs a database: set DATABASE_URL or start it with `forum serve`")
+    configure_logging(settings.log_level)
+    pagination.set_secret(settings.secret_key)
+    ratelimit.set_factor(settings.rate_limit_factor)
+    auth.set_idle_days(settings.session_idle_days)
+
+    listener = EventListener(database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        db.configure(database_url, settings)
+        await db.open_pool(settings)
+        from forum.routes import on_startup, on_shutdown
+
+        listener.start()
+        await on_startup(app, settings, listener)
+        log.info("forum %s ready (pool %d-%d)", forum.__version__, settings.db_pool_min, settings.db_pool_max)
+        try:
+            yield
+        finally:
+            await on_shutdown(app)
+            await listener.stop()
+            await db.close_pool()
+
+    app = ForumApp(
+        route_handlers=_route_handlers(),
+        dependencies=auth.DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        cors_config=CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=False,
+                               allow_headers=["Authorization", "Content-Type", "Idempotency-Key",
+                                              "If-None-Match", "X-Request-ID"],
+                               expose_headers=["ETag", "Retry-After", "X-Request-ID"])
+        if settings.cors_origins else None,
+        openapi_config=OpenAPIConfig(
+            title="forum",
+            version=forum.__version__,
+            description="Discussion backend: topics, threaded comments, moderation, coach Q&A. "
+                        "Errors are JSON {status_code, detail}.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(path="/")],
+            components=Components(security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", description="Token from login or register"),
+            }),
+            use_handler_docstrings=True,
+        ),
+        debug=False,
+    )
+    app.configure_outer(trusted_proxies=settings.trusted_proxies,
+                        request_timeout_s=settings.request_timeout_s,
+                        metrics_enabled=settings.metrics_enabled)
+    app.state.settings = settings
+    app.state.listener = listener
+    return app
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for `uvicorn --factory` (each worker builds its own app from the environment)."""
+    return create_app(Settings.from_env())

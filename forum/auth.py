@@ -1,0 +1,197 @@
+"""Who is asking: bearer-token sessions resolved per request, and the role guards.
+
+The role is read from the database on every request (one indexed query), never cached
+in the token, so a role change or suspension takes effect on the next request.
+Guards resolve the viewer once and keep it in the request state; handlers receive it
+through the `viewer` / `user` dependencies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.di import Provide
+from litestar.handlers.base import BaseRouteHandler
+
+from forum import sql
+from forum.errors import Forbidden, Unauthorized
+
+ROLES = ("reader", "coach", "moderator", "admin")
+RANK = {role: i for i, role in enumerate(ROLES)}
+_STATE_KEY = "viewer"
+_idle_days = 7
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    id: int
+    handle: str
+    role: str
+    status: str
+    suspended_until: datetime | None
+    session_id: int
+
+    def at_least(self, role: str) -> bool:
+        return RANK[self.role] >= RANK[role]
+
+    @property
+    def is_coach(self) -> bool:  # coach, moderator, admin
+        return self.at_least("coach")
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.at_least("moderator")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_suspended(self) -> bool:
+        if self.status != "suspended":
+            return False
+        return self.suspended_until is None or self.suspended_until > datetime.now(timezone.utc)
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "handle": self.handle, "role": self.role}
+
+
+def set_idle_days(days: int) -> None:
+    global _idle_days
+    _idle_days = days
+
+
+def hash_token(token: str) -> str:
+    """Sessions store only this (SHA-256 of a 256-bit random token: no salt needed)."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    header = connection.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authorization header must be 'Bearer <token>'.")
+    return token.strip()
+
+
+async def resolve_viewer(connection: ASGIConnection[Any, Any, Any, Any]) -> Viewer | None:
+    """The signed-in user, None when anonymous; 401 for an unknown, expired or revoked token."""
+    cached = connection.scope.get("state", {}).get(_STATE_KEY, _MISSING)
+    if cached is not _MISSING:
+        return cached  # type: ignore[return-value]
+    token = _bearer(connection)
+    viewer: Viewer | None = None
+    if token is not None:
+        if len(token) > 200:
+            raise Unauthorized("Invalid or expired token.")
+        row = await sql.fetchrow(
+            """
+            SELECT s.id AS session_id, s.last_seen_at, u.id, u.handle, u.role, u.status, u.suspended_until
+              FROM user_session s JOIN forum_user u ON u.id = s."user"
+             WHERE s.token_hash = $1 AND s.expires_at > now() AND s.idle_expires_at > now()
+               AND u.status <> 'erased'
+            """,
+            hash_token(token),
+        )
+        if row is None:
+            raise Unauthorized("Invalid or expired token.")
+        viewer = Viewer(row["id"], row["handle"], row["role"], row["status"], row["suspended_until"],
+                        row["session_id"])
+        if (datetime.now(timezone.utc) - row["last_seen_at"]).total_seconds() > 300:
+            # Sliding idle expiry, written at most every five minutes per session.
+            await sql.execute(
+                "UPDATE user_session SET last_seen_at = now(), idle_expires_at = now() + $2 * interval '1 day'"
+                " WHERE id = $1", row["session_id"], _idle_days)
+    connection.scope.setdefault("state", {})[_STATE_KEY] = viewer  # type: ignore[typeddict-item]
+    return viewer
+
+
+def client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The client's address as decided by the outer layer (trusted proxies only)."""
+    state = connection.scope.get("state", {})
+    if "client_ip" in state:
+        return str(state["client_ip"])
+    client = connection.scope.get("client")
+    return client[0] if client else "unknown"
+
+
+# ---------------------------------------------------------------- guards
+
+
+async def requires_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if await resolve_viewer(connection) is None:
+        raise Unauthorized("Sign in to do this.")
+
+
+def suspension_detail(viewer: Viewer) -> str:
+    if viewer.suspended_until is None:
+        return "Your account is suspended until a moderator lifts the suspension."
+    until = viewer.suspended_until.astimezone(timezone.utc)
+    return f"Your account is suspended until {until.strftime('%Y-%m-%d %H:%M')} UTC ({until.isoformat()})."
+
+
+async def requires_active_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Signed in and not suspended: the guard of every write a suspended user may not do."""
+    viewer = await resolve_viewer(connection)
+    if viewer is None:
+        raise Unauthorized("Sign in to do this.")
+    if viewer.is_suspended:
+        raise Forbidden(suspension_detail(viewer), suspended_until=(
+            viewer.suspended_until.isoformat() if viewer.suspended_until else None))
+
+
+async def requires_active_if_signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """For routes guests may use too (posting a comment): a suspended user is refused."""
+    viewer = await resolve_viewer(connection)
+    if viewer is not None and viewer.is_suspended:
+        raise Forbidden(suspension_detail(viewer), suspended_until=(
+            viewer.suspended_until.isoformat() if viewer.suspended_until else None))
+
+
+def _requires_role(role: str):  # type: ignore[no-untyped-def]
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        viewer = await resolve_viewer(connection)
+        if viewer is None:
+            raise Unauthorized("Sign in to do this.")
+        if not viewer.at_least(role):
+            raise Forbidden(f"Only a {role} or above may do this.")
+
+    guard.__name__ = f"requires_{role}"
+    return guard
+
+
+requires_coach = _requires_role("coach")
+requires_moderator = _requires_role("moderator")
+requires_admin = _requires_role("admin")
+
+
+# ---------------------------------------------------------------- dependencies
+
+
+async def provide_viewer(request: Any) -> Viewer | None:
+    return await resolve_viewer(request)
+
+
+async def provide_user(request: Any) -> Viewer:
+    viewer = await resolve_viewer(request)
+    if viewer is None:
+        raise Unauthorized("Sign in to do this.")
+    return viewer
+
+
+async def provide_client_ip(request: Any) -> str:
+    return client_ip(request)
+
+
+DEPENDENCIES = {
+    "viewer": Provide(provide_viewer),
+    "user": Provide(provide_user),
+    "client_ip": Provide(provide_client_ip),
+}

@@ -1,0 +1,161 @@
+"""Database lifecycle: the Piccolo engine, the embedded PostgreSQL, the pool, migrations.
+
+Nothing here touches the network at import time: the engine is created with an empty
+config and pointed at a DSN by `configure()` once settings are known.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from piccolo.engine.postgres import PostgresEngine
+
+from forum.settings import Settings
+
+log = logging.getLogger("forum.db")
+
+
+class ForumEngine(PostgresEngine):
+    """PostgresEngine without the connection Piccolo opens in its constructor.
+
+    Piccolo checks the server version and creates extensions when an engine is built,
+    which would be an import-time side effect of `forum.piccolo_conf`. We check the
+    version ourselves when migrating.
+    """
+
+    async def check_version(self) -> None:  # type: ignore[override]
+        return None
+
+    async def prep_database(self) -> None:
+        return None
+
+
+engine = ForumEngine(config={})
+
+
+def configure(dsn: str, settings: Settings | None = None) -> ForumEngine:
+    """Point the shared engine at `dsn` (the pool is opened by `open_pool`)."""
+    config: dict[str, Any] = {"dsn": dsn}
+    if settings is not None:
+        config["server_settings"] = {
+            "statement_timeout": str(settings.db_statement_timeout_ms),
+            "idle_in_transaction_session_timeout": str(max(settings.db_statement_timeout_ms * 4, 10000)),
+            "application_name": "forum",
+        }
+        config["command_timeout"] = max(settings.db_statement_timeout_ms / 1000 * 2, 5)
+    engine.config = config
+    return engine
+
+
+async def open_pool(settings: Settings) -> None:
+    await engine.start_connection_pool(
+        min_size=min(settings.db_pool_min, settings.db_pool_max),
+        max_size=settings.db_pool_max,
+        max_inactive_connection_lifetime=300,
+    )
+
+
+async def close_pool() -> None:
+    await engine.close_connection_pool()
+
+
+# ---------------------------------------------------------------- embedded PostgreSQL
+
+
+class EmbeddedPostgres:
+    """An embedded PostgreSQL (pgserver) in `<data_dir>/pgdata`, stopped explicitly.
+
+    pgserver stops the server from an atexit hook, which does not run when a server
+    re-raises SIGTERM; `stop()` is called from our own shutdown path instead.
+    """
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir.expanduser().resolve()
+        self.pgdata = self.data_dir / "pgdata"
+        self._server: Any = None
+
+    def start(self) -> str:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not os.environ.get("XDG_RUNTIME_DIR"):
+            run_dir = self.data_dir / "run"
+            run_dir.mkdir(mode=0o700, exist_ok=True)
+            os.environ["XDG_RUNTIME_DIR"] = str(run_dir)
+        self._forget_dead_handles()
+        import pgserver  # imported lazily: it reads XDG_RUNTIME_DIR at import
+
+        self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+        uri: str = self._server.get_uri()
+        log.info("embedded PostgreSQL running in %s", self.pgdata)
+        return uri
+
+    def _forget_dead_handles(self) -> None:
+        """Drop pids of processes that died without cleaning up (pgserver keeps a list)."""
+        handles = self.pgdata / ".handle_pids.json"
+        if not handles.exists():
+            return
+        import psutil
+
+        try:
+            pids = json.loads(handles.read_text() or "[]")
+        except (OSError, ValueError):
+            pids = []
+        alive = [p for p in pids if isinstance(p, int) and psutil.pid_exists(p) and p != os.getpid()]
+        try:
+            handles.write_text(json.dumps(alive))
+        except OSError:
+            pass
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        from pgserver._commands import pg_ctl
+
+        try:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=server.system_user)
+            log.info("embedded PostgreSQL stopped")
+        except Exception as exc:  # noqa: BLE001 - already stopped, or stop failed: try the process
+            log.warning("pg_ctl stop failed (%s); terminating the postmaster", exc)
+            try:
+                info = server.get_postmaster_info()
+                info.process.terminate()
+                info.process.wait(5)
+            except Exception:  # noqa: BLE001
+                pass
+        try:
+            server.global_process_id_list.get_and_remove(os.getpid())
+        except Exception:  # noqa: BLE001
+            pass
+        import atexit
+
+        atexit.unregister(server._cleanup)
+
+
+def database_url_for(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
+    """The DSN to use and, when none is configured, the embedded server providing it."""
+    if settings.database_url:
+        return settings.database_url, None
+    embedded = EmbeddedPostgres(settings.data_dir)
+    return embedded.start(), embedded
+
+
+# ---------------------------------------------------------------- migrations
+
+
+async def migrate() -> list[str]:
+    """Apply every pending Piccolo migration (apps `forum` and `moderation`)."""
+    os.environ.setdefault("PICCOLO_CONF", "forum.piccolo_conf")
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    version = await engine._run_in_new_connection("SHOW server_version_num")
+    if int(version[0]["server_version_num"]) < 130000:
+        raise RuntimeError("forum needs PostgreSQL 13 or newer")
+    result = await run_forwards(app_name="all", migration_id="all", fake=False)
+    if not result.success:
+        raise RuntimeError(f"migrations failed: {result.message}")
+    rows = await engine._run_in_new_connection("SELECT name FROM migration ORDER BY id")
+    return [r["name"] for r in rows]

@@ -1,0 +1,165 @@
+"""Domain errors and the one mapping from exceptions to JSON error responses.
+
+Every failure answers `{"status_code": N, "detail": "human sentence", ...}`. Services
+raise the `DomainError` subclasses below; controllers never build error responses.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import asyncpg
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+log = logging.getLogger("forum.errors")
+
+
+class DomainError(Exception):
+    status_code = 400
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, **extra: Any):
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+        self.extra = extra
+
+
+class BadRequest(DomainError):
+    """Invalid input: the detail names the field."""
+
+    status_code = 400
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+
+class ContentRefused(DomainError):
+    """Refused by a content rule (banned word): nothing is stored."""
+
+    status_code = 422
+
+
+class RateLimited(DomainError):
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after: int, **extra: Any):
+        retry_after = max(1, int(retry_after))
+        super().__init__(detail, headers={"Retry-After": str(retry_after)}, retry_after=retry_after, **extra)
+
+
+class Unavailable(DomainError):
+    status_code = 503
+
+    def __init__(self, detail: str = "The database is unavailable; try again shortly.", retry_after: int = 5):
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+def error_response(status_code: int, detail: str, headers: dict[str, str] | None = None,
+                   **extra: Any) -> Response[dict[str, Any]]:
+    return Response(
+        content={"status_code": status_code, "detail": detail, **extra},
+        status_code=status_code,
+        media_type=MediaType.JSON,
+        headers=headers or {},
+    )
+
+
+def _validation_detail(exc: ValidationException) -> str:
+    """Litestar says 'Validation failed for POST /x'; name the fields instead."""
+    parts: list[str] = []
+    extra = exc.extra if isinstance(exc.extra, list) else [exc.extra] if exc.extra else []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message") or "").strip()
+        key = item.get("key")
+        source = item.get("source")
+        if message and key and str(key) not in message:
+            where = f"{source} parameter " if source in ("query", "path", "header", "cookie") else ""
+            parts.append(f"{where}{key}: {message}")
+        elif message:
+            parts.append(message)
+    if parts:
+        return "Invalid input: " + "; ".join(parts)
+    detail = exc.detail or "Invalid input"
+    if "decode" in detail.lower() or "json" in detail.lower():
+        return "The request body is not valid JSON."
+    return detail
+
+
+def domain_error_handler(_: Request, exc: DomainError) -> Response[dict[str, Any]]:
+    return error_response(exc.status_code, exc.detail, exc.headers, **exc.extra)
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    headers = dict(exc.headers or {})
+    if isinstance(exc, ValidationException):
+        return error_response(400, _validation_detail(exc), headers)
+    detail = exc.detail or ""
+    if status == 404:
+        detail = "Not found."
+    elif status == 405:
+        detail = f"Method {request.method} is not allowed here."
+    elif status == 413:
+        detail = "The request body is too large."
+    elif status == 401 and not detail:
+        detail = "Authentication required."
+    elif status >= 500:
+        log.error("HTTP %s on %s %s: %s", status, request.method, request.url.path, detail,
+                  extra={"request_id": request_id_of(request)})
+        detail = "The server could not handle this request."
+    return error_response(status, detail or "Request failed.", headers)
+
+
+_DB_DOWN = (
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.InterfaceError,
+    ConnectionError,
+    OSError,
+)
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    rid = request_id_of(request)
+    if isinstance(exc, _DB_DOWN) or isinstance(exc, TimeoutError):
+        log.warning("database unavailable on %s %s (%s: %s) request_id=%s", request.method,
+                    request.url.path, type(exc).__name__, exc, rid)
+        return error_response(503, "The database is unavailable; try again shortly.", {"Retry-After": "5"})
+    if isinstance(exc, asyncpg.exceptions.QueryCanceledError):
+        log.warning("statement timeout on %s %s request_id=%s", request.method, request.url.path, rid)
+        return error_response(503, "The request took too long; try again shortly.", {"Retry-After": "2"})
+    log.exception("unhandled error on %s %s request_id=%s", request.method, request.url.path, rid)
+    return error_response(HTTP_500_INTERNAL_SERVER_ERROR,
+                          f"Internal error; quote request id {rid} when reporting it.")
+
+
+def request_id_of(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("request_id") or "-")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    DomainError: domain_error_handler,
+    HTTPException: http_exception_handler,
+    Exception: internal_error_handler,
+}

@@ -1,0 +1,136 @@
+"""Topic change events: one per write that changes what a topic shows.
+
+`topic_changed()` runs inside the writer's transaction: it bumps `topic.version` (the
+thread ETag and cache key) and queues a PostgreSQL NOTIFY, which PostgreSQL delivers
+only if and when the transaction commits. Every process runs one `EventListener` (a
+dedicated LISTEN connection) that hands each event to in-process handlers: live
+updates (SSE) and cache invalidation. So a write through one process is seen by all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+import asyncpg
+
+from forum import sql
+
+log = logging.getLogger("forum.events")
+CHANNEL = "forum_events"
+
+# Event kinds: `comment` = a comment became visible to the public (live updates stream it);
+# `change` = anything else that changes what the topic shows.
+COMMENT = "comment"
+CHANGE = "change"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicEvent:
+    topic_id: int
+    version: int
+    kind: str
+    comment_id: int | None
+
+
+async def topic_changed(topic_id: int, *, kind: str = CHANGE, comment_id: int | None = None) -> int:
+    """Bump the topic's version and notify every process after commit. Returns the new version."""
+    row = await sql.fetchrow(
+        """
+        WITH bumped AS (
+            UPDATE topic SET version = version + 1 WHERE id = $1 RETURNING id, version
+        )
+        SELECT version,
+               pg_notify($4, json_build_object('t', id, 'v', version, 'e', $2::text, 'c', $3::bigint)::text)
+          FROM bumped
+        """,
+        topic_id, kind, comment_id, CHANNEL,
+    )
+    return int(row["version"]) if row else 0
+
+
+Handler = Callable[[TopicEvent], Awaitable[None] | None]
+
+
+class EventListener:
+    """One LISTEN connection per process; reconnects with backoff when the database goes away."""
+
+    def __init__(self, dsn: str):
+        self.dsn = dsn
+        self.handlers: list[Handler] = []
+        self._task: asyncio.Task[None] | None = None
+        self._conn: asyncpg.Connection | None = None
+        self.connected = asyncio.Event()
+
+    def add_handler(self, handler: Handler) -> None:
+        self.handlers.append(handler)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="forum-event-listener")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+                pass
+        await self._close()
+
+    async def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        self.connected.clear()
+        if conn is not None and not conn.is_closed():
+            try:
+                await asyncio.wait_for(conn.close(), 2)
+            except Exception:  # noqa: BLE001
+                conn.terminate()
+
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            data = json.loads(payload)
+            event = TopicEvent(int(data["t"]), int(data["v"]), str(data["e"]),
+                               int(data["c"]) if data.get("c") is not None else None)
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignoring malformed event payload %r", payload[:200])
+            return
+        self.dispatch(event)
+
+    def dispatch(self, event: TopicEvent) -> None:
+        for handler in self.handlers:
+            try:
+                result = handler(event)
+                if asyncio.iscoroutine(result):
+                    asyncio.ensure_future(result)
+            except Exception:  # noqa: BLE001 - one handler must not break the others
+                log.exception("event handler failed")
+
+    async def _run(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                self._conn = await asyncpg.connect(self.dsn, timeout=5)
+                await self._conn.add_listener(CHANNEL, self._on_notify)
+                self.connected.set()
+                delay = 0.2
+                log.info("listening for topic events")
+                while not self._conn.is_closed():
+                    await asyncio.sleep(1.0)
+                    try:
+                        await asyncio.wait_for(self._conn.execute("SELECT 1"), 5)
+                    except Exception:  # noqa: BLE001 - the connection is gone: reconnect
+                        break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                log.warning("event listener disconnected (%s); retrying in %.1fs", exc, delay)
+            await self._close()
+            # Events may have been missed while disconnected: tell handlers to drop caches.
+            self.dispatch(TopicEvent(0, 0, "reset", None))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

@@ -1,0 +1,56 @@
+"""GET /health and GET /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from typing import Any
+
+import msgspec
+from litestar import Controller, MediaType, Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
+
+from forum import metrics, sql
+from forum.db import engine
+from forum.errors import Forbidden, NotFound, Unauthorized
+
+
+class Health(msgspec.Struct):
+    status: str
+    database: str
+
+
+class HealthController(Controller):
+    tags = ["operations"]
+
+    @get("/health", operation_id="get_health", responses={503: ResponseSpec(data_container=Health, description="Database unavailable")}, cache=False)
+    async def get_health(self) -> Response[Health]:
+        """Liveness and database reachability: 200 ok, 503 when the database does not answer."""
+        try:
+            # Its own short timeout: the health check answers quickly even when the pool is busy.
+            async with asyncio.timeout(2):
+                await sql.fetchval("SELECT 1")
+            return Response(Health(status="ok", database="ok"))
+        except Exception:  # noqa: BLE001 - any failure means the database is not usable
+            return Response(Health(status="degraded", database="unavailable"), status_code=503,
+                            headers={"Retry-After": "5"})
+
+    @get("/metrics", operation_id="get_metrics", media_type=MediaType.TEXT, include_in_schema=True,
+         sync_to_thread=False)
+    async def get_metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        """Prometheus text format. Can be switched off (FORUM_METRICS=off) or put behind a token."""
+        settings = request.app.state.settings
+        if not settings.metrics_enabled:
+            raise NotFound("Not found.")
+        if settings.metrics_token:
+            header = request.headers.get("authorization", "")
+            if not header:
+                raise Unauthorized("Metrics need a token.")
+            if not hmac.compare_digest(header.encode(), f"Bearer {settings.metrics_token}".encode()):
+                raise Forbidden("Wrong metrics token.")
+        pool = engine.pool
+        if pool is not None:
+            metrics.POOL_SIZE.set(pool.get_size())
+            metrics.POOL_IN_USE.set(pool.get_size() - pool.get_idle_size())
+        body, content_type = await metrics.render()
+        return Response(body, media_type=content_type)

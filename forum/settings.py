@@ -1,0 +1,142 @@
+"""Settings: one frozen object read from the environment (documented in README.md)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"{name} must be on/off, got {raw!r}")
+
+
+def _int(name: str, raw: str, minimum: int = 0) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(name: str, raw: str, minimum: float = 0.0) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _rate_factor(raw: str) -> float:
+    """`on` (1.0), `off` (0.0: no limits) or a multiplier such as `100` (limits 100x looser)."""
+    value = raw.strip().lower()
+    if value in ("on", "true", "1", ""):
+        return 1.0
+    if value in ("off", "false", "0"):
+        return 0.0
+    factor = _float("FORUM_RATE_LIMITS", value)
+    if factor <= 0:
+        raise SettingsError("FORUM_RATE_LIMITS must be on, off or a positive multiplier")
+    return factor
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    data_dir: Path = Path(".forum")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    secret_key_is_ephemeral: bool = True
+    log_level: str = "INFO"
+    cors_origins: tuple[str, ...] = ()
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    db_statement_timeout_ms: int = 5000
+    request_timeout_s: float = 15.0
+    max_body_bytes: int = 64 * 1024
+    metrics_enabled: bool = True
+    metrics_token: str | None = field(default=None, repr=False)
+    # 1.0 = production limits, 0.0 = no limits, N = every limit N times looser.
+    rate_limit_factor: float = 1.0
+    trusted_proxies: tuple[str, ...] = ()
+    site_name: str = "forum"
+    public_url: str = "http://localhost:8000"
+    search_language: str = "english"
+    smtp_url: str | None = field(default=None, repr=False)
+    mail_from: str | None = None
+    session_days: int = 30
+    session_idle_days: int = 7
+    cache_entries: int = 2000
+
+    @property
+    def rate_limits_on(self) -> bool:
+        return self.rate_limit_factor > 0
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_url and self.mail_from)
+
+    def with_overrides(self, **changes: object) -> "Settings":
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        get = env.get
+        secret = get("FORUM_SECRET_KEY")
+        kwargs: dict[str, object] = {
+            "database_url": get("DATABASE_URL") or None,
+            "data_dir": Path(get("FORUM_DATA_DIR", ".forum")),
+            "host": get("FORUM_HOST", "127.0.0.1"),
+            "port": _int("FORUM_PORT", get("FORUM_PORT", "8000"), 1),
+            "workers": _int("FORUM_WORKERS", get("FORUM_WORKERS", "1"), 1),
+            "log_level": get("FORUM_LOG_LEVEL", "INFO").upper(),
+            "cors_origins": tuple(o.strip() for o in get("FORUM_CORS_ORIGINS", "").split(",") if o.strip()),
+            "db_pool_min": _int("FORUM_DB_POOL_MIN", get("FORUM_DB_POOL_MIN", "2"), 1),
+            "db_pool_max": _int("FORUM_DB_POOL_MAX", get("FORUM_DB_POOL_MAX", "10"), 1),
+            "db_statement_timeout_ms": _int(
+                "FORUM_DB_STATEMENT_TIMEOUT_MS", get("FORUM_DB_STATEMENT_TIMEOUT_MS", "5000"), 100
+            ),
+            "request_timeout_s": _float("FORUM_REQUEST_TIMEOUT", get("FORUM_REQUEST_TIMEOUT", "15"), 0.5),
+            "max_body_bytes": _int("FORUM_MAX_BODY_BYTES", get("FORUM_MAX_BODY_BYTES", str(64 * 1024)), 1024),
+            "metrics_enabled": _bool("FORUM_METRICS", get("FORUM_METRICS", "on")),
+            "metrics_token": get("FORUM_METRICS_TOKEN") or None,
+            "rate_limit_factor": _rate_factor(get("FORUM_RATE_LIMITS", "on")),
+            "trusted_proxies": tuple(
+                p.strip() for p in get("FORUM_TRUSTED_PROXIES", "").split(",") if p.strip()
+            ),
+            "site_name": get("FORUM_SITE_NAME", "forum"),
+            "public_url": get("FORUM_PUBLIC_URL", "http://localhost:8000").rstrip("/"),
+            "search_language": get("FORUM_SEARCH_LANGUAGE", "english"),
+            "smtp_url": get("FORUM_SMTP_URL") or None,
+            "mail_from": get("FORUM_MAIL_FROM") or None,
+            "session_days": _int("FORUM_SESSION_DAYS", get("FORUM_SESSION_DAYS", "30"), 1),
+            "session_idle_days": _int("FORUM_SESSION_IDLE_DAYS", get("FORUM_SESSION_IDLE_DAYS", "7"), 1),
+            "cache_entries": _int("FORUM_CACHE_ENTRIES", get("FORUM_CACHE_ENTRIES", "2000"), 0),
+        }
+        if secret:
+            kwargs["secret_key"] = secret
+            kwargs["secret_key_is_ephemeral"] = False
+        settings = cls(**kwargs)  # type: ignore[arg-type]
+        if settings.db_pool_min > settings.db_pool_max:
+            raise SettingsError("FORUM_DB_POOL_MIN must not exceed FORUM_DB_POOL_MAX")
+        if not settings.search_language.isidentifier():
+            raise SettingsError("FORUM_SEARCH_LANGUAGE must be a PostgreSQL text search configuration name")
+        return settings

@@ -1,0 +1,82 @@
+"""Parameterised raw SQL through Piccolo's engine (the hot paths and multi-row writes).
+
+Queries join the current `transaction()` when there is one (the same one Piccolo's own
+queries use), otherwise take a connection from the pool. Only `$1`-style parameters:
+never format values into SQL text.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+import asyncpg
+
+from forum.db import engine
+
+
+def _conn_of_transaction() -> asyncpg.Connection | None:
+    current = engine.current_transaction.get()
+    return current.connection if current is not None else None
+
+
+async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
+    conn = _conn_of_transaction()
+    if conn is not None:
+        return await conn.fetch(sql, *args)
+    assert engine.pool is not None, "the connection pool is not open"
+    async with engine.pool.acquire() as conn:
+        return await conn.fetch(sql, *args)
+
+
+async def fetchrow(sql: str, *args: Any) -> asyncpg.Record | None:
+    conn = _conn_of_transaction()
+    if conn is not None:
+        return await conn.fetchrow(sql, *args)
+    assert engine.pool is not None, "the connection pool is not open"
+    async with engine.pool.acquire() as conn:
+        return await conn.fetchrow(sql, *args)
+
+
+async def fetchval(sql: str, *args: Any) -> Any:
+    conn = _conn_of_transaction()
+    if conn is not None:
+        return await conn.fetchval(sql, *args)
+    assert engine.pool is not None, "the connection pool is not open"
+    async with engine.pool.acquire() as conn:
+        return await conn.fetchval(sql, *args)
+
+
+async def execute(sql: str, *args: Any) -> str:
+    conn = _conn_of_transaction()
+    if conn is not None:
+        return await conn.execute(sql, *args)
+    assert engine.pool is not None, "the connection pool is not open"
+    async with engine.pool.acquire() as conn:
+        return await conn.execute(sql, *args)
+
+
+@asynccontextmanager
+async def transaction() -> AsyncIterator[asyncpg.Connection]:
+    """A real transaction (a savepoint when nested), shared with Piccolo queries."""
+    if engine.current_transaction.get() is not None:
+        async with engine.transaction(allow_nested=True) as outer:
+            sp = await outer.savepoint()
+            try:
+                yield outer.connection
+            except BaseException:
+                await sp.rollback_to()
+                raise
+            else:
+                await sp.release()
+        return
+    async with engine.transaction() as txn:
+        yield txn.connection
+
+
+def rowcount(status: str) -> int:
+    """Rows affected, from an asyncpg status string such as 'UPDATE 3'."""
+    try:
+        return int(status.rsplit(" ", 1)[-1])
+    except (ValueError, IndexError):
+        return 0

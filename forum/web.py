@@ -1,0 +1,139 @@
+"""The outermost request layer: request ids, client address, security headers, request
+timeout, access log and metrics. It wraps every request, also those no route matches
+(Litestar's app-level middleware only wraps routed handlers)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from litestar import Litestar
+from litestar.types import Message, Receive, Scope, Send
+
+from forum import metrics
+
+access_log = logging.getLogger("forum.access")
+
+_JSON_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+]
+_HTML_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+]
+_REQUEST_ID_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+
+
+def _incoming_request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            text = value.decode("latin-1")[:128]
+            if text and all(c in _REQUEST_ID_OK for c in text):
+                return text
+            break
+    return uuid.uuid4().hex
+
+
+class ForumApp(Litestar):
+    """Litestar with the outer layer described in the module docstring."""
+
+    trusted_proxies: tuple[Any, ...] = ()
+    request_timeout_s: float = 15.0
+    metrics_enabled: bool = True
+
+    def configure_outer(self, *, trusted_proxies: tuple[str, ...], request_timeout_s: float,
+                        metrics_enabled: bool) -> None:
+        self.trusted_proxies = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
+        self.request_timeout_s = request_timeout_s
+        self.metrics_enabled = metrics_enabled
+
+    def _client_ip(self, scope: Scope) -> str:
+        client = scope.get("client")
+        peer = client[0] if client else "unknown"
+        if not self.trusted_proxies:
+            return peer
+        try:
+            peer_ip = ipaddress.ip_address(peer)
+        except ValueError:
+            return peer
+        if not any(peer_ip in net for net in self.trusted_proxies):
+            return peer
+        for name, value in scope.get("headers", ()):
+            if name == b"x-forwarded-for":
+                hops = [h.strip() for h in value.decode("latin-1").split(",") if h.strip()]
+                # the right-most address not belonging to a trusted proxy is the client
+                for hop in reversed(hops):
+                    try:
+                        ip = ipaddress.ip_address(hop)
+                    except ValueError:
+                        break
+                    if not any(ip in net for net in self.trusted_proxies):
+                        return hop
+                break
+        return peer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = _incoming_request_id(scope)
+        state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+        state["request_id"] = request_id
+        state["client_ip"] = self._client_ip(scope)
+        status_holder = {"status": 500, "started": False}
+        rid_header = (b"x-request-id", request_id.encode("latin-1"))
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                status_holder["started"] = True
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+                ctype = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                headers.extend(_HTML_HEADERS if ctype.startswith(b"text/html") else _JSON_HEADERS)
+                headers.append(rid_header)
+                message = {**message, "headers": headers}  # type: ignore[typeddict-item]
+            await send(message)
+
+        streaming = scope["path"].endswith("/events")
+        try:
+            if streaming or self.request_timeout_s <= 0:
+                await super().__call__(scope, receive, send_wrapper)
+            else:
+                try:
+                    async with asyncio.timeout(self.request_timeout_s):
+                        await super().__call__(scope, receive, send_wrapper)
+                except TimeoutError:
+                    if status_holder["started"]:
+                        raise
+                    await _send_json(send_wrapper, 503, {
+                        "status_code": 503, "detail": "The request took too long; try again shortly.",
+                    }, extra_headers=[(b"retry-after", b"2")])
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("path_template") or "unmatched"  # type: ignore[typeddict-item]
+            status = int(status_holder["status"])
+            if self.metrics_enabled:
+                metrics.observe(scope["method"], str(route), status, elapsed)
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(json.dumps({
+                    "event": "request", "request_id": request_id, "method": scope["method"],
+                    "route": route, "status": status, "ms": round(elapsed * 1000, 2),
+                }))
+
+
+async def _send_json(send: Send, status: int, body: dict[str, Any],
+                     extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    payload = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    headers.extend(extra_headers or [])
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload, "more_body": False})

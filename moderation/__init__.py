@@ -1,0 +1,1 @@
+"""moderation: rules, queues, claims, decisions, flags and the audit log."""
