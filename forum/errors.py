@@ -90,6 +90,7 @@ def _validation_detail(exc: ValidationException) -> str:
         message = str(item.get("message") or "").strip()
         key = item.get("key")
         source = item.get("source")
+        source = getattr(source, "value", source)
         if message and key and str(key) not in message:
             where = f"{source} parameter " if source in ("query", "path", "header", "cookie") else ""
             parts.append(f"{where}{key}: {message}")
@@ -142,6 +143,11 @@ _DB_DOWN = (
 
 def internal_error_handler(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     rid = request_id_of(request)
+    # Malformed bodies the JSON decoder does not turn into a ValidationException.
+    if isinstance(exc, UnicodeDecodeError):
+        return error_response(400, "The request body is not valid UTF-8.")
+    if isinstance(exc, RecursionError):
+        return error_response(400, "The request body is nested too deeply.")
     if isinstance(exc, _DB_DOWN) or isinstance(exc, TimeoutError):
         log.warning("database unavailable on %s %s (%s: %s) request_id=%s", request.method,
                     request.url.path, type(exc).__name__, exc, rid)

@@ -14,7 +14,8 @@ import hmac
 import json
 from typing import Annotated, Any, Sequence, TypeVar
 
-from litestar.params import Parameter
+import msgspec
+from litestar.params import PathParameter, QueryParameter
 
 from forum.errors import BadRequest
 
@@ -23,12 +24,15 @@ MAX_LIMIT = 100
 MAX_ID = 2**63 - 1
 
 # Query parameter types with the contract's bounds (out of range -> 400 naming the field).
-Limit = Annotated[int, Parameter(query="limit", ge=1, le=MAX_LIMIT, default=DEFAULT_LIMIT,
-                                 description="Page size, 1-100 (default 50).")]
-Cursor = Annotated[str | None, Parameter(query="cursor", default=None, max_length=512,
-                                         description="Opaque cursor from the previous page's next_cursor.")]
+# Give defaults as plain defaults: `limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None`.
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT,
+                                      description="Page size, 1-100 (default 50).")]
+Cursor = Annotated[str | None, QueryParameter(max_length=512,
+                                              description="Opaque cursor from the previous page's next_cursor.")]
 # Path ids: PostgreSQL bigint range; anything else is a 400 before any query runs.
-Id = Annotated[int, Parameter(ge=1, le=MAX_ID)]
+Id = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+# Ids inside JSON bodies (msgspec Struct fields): same range, so 2**63 or -1 is a 400.
+IdField = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 
 _key: bytes = b"unset"
 T = TypeVar("T")

@@ -53,3 +53,39 @@ async def record(verdict: Verdict, *, comment_id: int | None = None, topic_id: i
             " VALUES ('pending', $1, $2, $3, $4, 'open', clock_timestamp())",
             target_type, comment_id, topic_id, verdict.reasons,
         )
+
+
+@dataclass(frozen=True)
+class Rules:
+    banned_words: tuple[str, ...]
+    suspect_words: tuple[str, ...]
+    crisis_words: tuple[str, ...]
+    max_links_untrusted: int
+    trusted_after_approved: int
+    flag_hide_threshold: int
+    edit_window_minutes: int
+    premoderate_all: bool
+    crisis_message: str
+
+
+async def current_rules() -> Rules:
+    """The rules in force (one row)."""
+    row = await sql.fetchrow(
+        "SELECT banned_words, suspect_words, crisis_words, max_links_untrusted, trusted_after_approved,"
+        " flag_hide_threshold, edit_window_minutes, premoderate_all, crisis_message FROM moderation_rules LIMIT 1"
+    )
+    assert row is not None, "moderation_rules has no row: run the migrations"
+    return Rules(tuple(row["banned_words"] or ()), tuple(row["suspect_words"] or ()),
+                 tuple(row["crisis_words"] or ()), row["max_links_untrusted"], row["trusted_after_approved"],
+                 row["flag_hide_threshold"], row["edit_window_minutes"], row["premoderate_all"],
+                 row["crisis_message"])
+
+
+async def evaluate_edit(body: str, editor: Viewer) -> None:
+    """An edit may not bring in a banned word (raises ContentRefused)."""
+    from forum.errors import ContentRefused
+
+    rules = await current_rules()
+    words = set(body.lower().split())
+    if any(w.lower() in words for w in rules.banned_words):
+        raise ContentRefused("This text contains a word that is not allowed here.")
