@@ -1,0 +1,75 @@
+"""`forum serve` as a real process on the embedded database: it migrates, serves, and
+leaves no process behind after SIGTERM or Ctrl-C (SIGINT)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        try:
+            cmdline = " ".join(proc.info["cmdline"] or [])
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        if "postgres" in (proc.info["name"] or "") and str(data_dir) in cmdline:
+            found.append(proc)
+    return found
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_serve_migrates_serves_and_stops_cleanly(stop_signal: signal.Signals) -> None:
+    data_dir = ROOT / ".forum-test" / f"serve-{uuid.uuid4().hex[:8]}"
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(FORUM_DATA_DIR=str(data_dir), FORUM_PORT=str(port), FORUM_LOG_LEVEL="INFO")
+    proc = subprocess.Popen([sys.executable, "-m", "forum", "serve"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        healthy = False
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                if r.status_code == 200 and r.json() == {"status": "ok", "database": "ok"}:
+                    healthy = True
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        assert healthy, f"server did not become healthy: {proc.poll()=}"
+        pg_data = (data_dir / "pgdata").resolve()
+        assert _postgres_processes(pg_data), "embedded PostgreSQL is not running"
+
+        proc.send_signal(stop_signal)
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode is not None
+        assert "migrations up to date" in out, out[-2000:]
+        deadline = time.monotonic() + 10
+        while _postgres_processes(pg_data) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _postgres_processes(pg_data), "PostgreSQL left running after the server stopped"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
