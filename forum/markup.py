@@ -1,0 +1,139 @@
+"""Markdown in, sanitized HTML out: the one module that owns the HTML allowlist.
+
+Comment and topic bodies are rendered once, at write time: CommonMark (markdown-it-py,
+raw HTML disabled, so any `<tag>` in the source is shown as text), bare URLs linked
+(linkify-it-py), then cleaned by bleach with the contract's allowlist. Imported HTML goes
+through the same cleaner (`sanitize_html`). Cleaning is idempotent: cleaning our own
+output changes nothing. bleach is unmaintained since 2026; it is used only here, so it
+can be replaced in one place.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import re
+from html.parser import HTMLParser
+from typing import Any, Iterator
+
+import bleach
+from bleach.html5lib_shim import Filter
+from markdown_it import MarkdownIt
+
+ALLOWED_TAGS = frozenset({"p", "br", "a", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li"})
+ALLOWED_ATTRIBUTES: dict[str, list[str]] = {"a": ["href", "rel"], "ol": ["start"]}
+ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+LINK_REL = "nofollow ugc noopener"
+
+
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
+
+
+def _scheme_allowed(url: str) -> bool:
+    """True for an absolute http/https/mailto URL. bleach's own check lets `javascript:123` through (urlparse reads it as host:port);
+    look at the scheme as a browser would: control characters and spaces ignored."""
+    # bleach keeps character references in attribute values as written: decode them first.
+    norm = "".join(c for c in _html.unescape(url) if c > " " and c != "\x7f").lower()
+    m = _SCHEME.match(norm)
+    # Relative links are refused too: the contract allows http, https and mailto only.
+    return m is not None and m.group(1) in ALLOWED_PROTOCOLS
+
+
+class _LinkFilter(Filter):  # type: ignore[misc]
+    """Every link gets exactly `rel="nofollow ugc noopener"` (whatever the input said),
+    and loses an href whose scheme is not allowed."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for token in Filter.__iter__(self):
+            if token["type"] in ("StartTag", "EmptyTag") and token["name"] == "a":
+                attrs = {k: v for k, v in (token.get("data") or {}).items() if k != (None, "rel")}
+                href = attrs.get((None, "href"))
+                if href is not None and not _scheme_allowed(href):
+                    del attrs[(None, "href")]
+                attrs[(None, "rel")] = LINK_REL
+                token = {**token, "data": attrs}
+            yield token
+
+
+_cleaner = bleach.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=ALLOWED_ATTRIBUTES,
+    protocols=ALLOWED_PROTOCOLS,
+    strip=True,
+    strip_comments=True,
+    filters=[_LinkFilter],
+)
+
+
+def _markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False})
+    md.enable("linkify")
+
+    # Headings and images are outside the allowlist: render a heading as a bold
+    # paragraph and an image as its alt text, instead of losing structure or text.
+    def heading_open(_self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+        return "<p><strong>"
+
+    def heading_close(_self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+        return "</strong></p>\n"
+
+    def image(_self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+        token = tokens[idx]
+        alt = "".join(child.content for child in (token.children or []))
+        return _html.escape(alt, quote=False)
+
+    def hr(_self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+        return ""
+
+    md.add_render_rule("heading_open", heading_open)
+    md.add_render_rule("heading_close", heading_close)
+    md.add_render_rule("image", image)
+    md.add_render_rule("hr", hr)
+    return md
+
+
+_md = _markdown()
+
+
+def sanitize_html(html: str) -> str:
+    """Clean HTML down to the allowlist (tags outside it are stripped, their text kept)."""
+    return str(_cleaner.clean(html.replace("\x00", ""))).strip()
+
+
+def render_markdown(source: str) -> str:
+    """CommonMark source -> sanitized HTML (computed once, stored beside the source)."""
+    return sanitize_html(_md.render(source.replace("\x00", "")))
+
+
+_LINK = re.compile(r"<a\s[^>]*\bhref=", re.IGNORECASE)
+
+
+def count_links(html: str) -> int:
+    """Links in sanitized HTML (moderation's link limit)."""
+    return len(_LINK.findall(html))
+
+
+class _TextExtractor(HTMLParser):
+    _BLOCKS = frozenset({"p", "br", "li", "pre", "blockquote", "ul", "ol"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in self._BLOCKS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._BLOCKS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def plain_text(html: str) -> str:
+    """The text of sanitized HTML, whitespace collapsed (search, excerpts, word checks)."""
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    return " ".join("".join(parser.parts).split())
