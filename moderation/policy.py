@@ -4,15 +4,32 @@
     ... insert the comment/topic with verdict.status ...
     await record(verdict, comment_id=...)  # opens the queue items, same transaction
 
-Both run inside the writer's transaction.
+Both run inside the writer's transaction, so a refused or failed post leaves nothing
+behind (not even a rate-limit hit).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from forum import sql
+from forum import ratelimit, sql
 from forum.auth import Viewer
+from forum.errors import Conflict, ContentRefused
+from moderation.wordmatch import WordMatcher, tokens
+
+# Posting limits (Discourse / Coral spirit), all scaled by FORUM_RATE_LIMITS.
+NEW_AUTHOR_SPACING_S = 15.0
+TRUSTED_SPACING_S = 5.0
+GUEST_SPACING_S = 15.0
+NEW_AUTHOR_PER_HOUR = 20
+TRUSTED_PER_HOUR = 120
+PER_ADDRESS_LIMIT = 30  # posts from one client address (families share connections)
+PER_ADDRESS_WINDOW_S = 300
+REPEAT_WINDOW_MINUTES = 10
+REJECTION_RATE_LIMIT = 0.30
+REJECTION_WINDOW_DAYS = 7
+
+REFUSED_DETAIL = "A content rule refused this text: it contains a word or phrase that is not allowed here."
 
 
 @dataclass(frozen=True)
@@ -26,6 +43,7 @@ class Draft:
     topic_mode: str = "open"  # open | premoderated | closed
     client_ip: str = "unknown"
     kind: str = "comment"  # comment | question | discussion
+    title: str = ""  # a discussion's title: checked by the word rules like the body
 
 
 @dataclass
@@ -34,25 +52,6 @@ class Verdict:
     reasons: list[str] = field(default_factory=list)
     urgent: bool = False
     support: str | None = None  # the crisis message, returned to the poster
-
-
-async def evaluate(draft: Draft) -> Verdict:
-    reasons: list[str] = []
-    if draft.author is None:
-        reasons.append("guest")
-    if draft.topic_mode == "premoderated":
-        reasons.append("premoderated_topic")
-    return Verdict(status="pending" if reasons else "published", reasons=reasons)
-
-
-async def record(verdict: Verdict, *, comment_id: int | None = None, topic_id: int | None = None) -> None:
-    target_type = "comment" if comment_id is not None else "topic"
-    if verdict.status == "pending":
-        await sql.execute(
-            "INSERT INTO moderation_item (queue, target_type, comment, topic, reasons, status, created_at)"
-            " VALUES ('pending', $1, $2, $3, $4, 'open', clock_timestamp())",
-            target_type, comment_id, topic_id, verdict.reasons,
-        )
 
 
 @dataclass(frozen=True)
@@ -66,26 +65,179 @@ class Rules:
     edit_window_minutes: int
     premoderate_all: bool
     crisis_message: str
+    version: str = ""  # the row's xmin: changes with every write, in every process
+
+
+@dataclass(frozen=True)
+class Matchers:
+    banned: WordMatcher
+    suspect: WordMatcher
+    crisis: WordMatcher
+
+
+_RULE_COLUMNS = (
+    "banned_words, suspect_words, crisis_words, max_links_untrusted, trusted_after_approved,"
+    " flag_hide_threshold, edit_window_minutes, premoderate_all, crisis_message"
+)
+# (version, rules, compiled lists): rebuilt only when the row changed (checked per call).
+_cache: tuple[str, Rules, Matchers] | None = None
+
+
+async def _load() -> tuple[Rules, Matchers]:
+    global _cache
+    version = await sql.fetchval("SELECT xmin::text FROM moderation_rules LIMIT 1")
+    assert version is not None, "moderation_rules has no row: run the migrations"
+    cached = _cache
+    if cached is not None and cached[0] == version:
+        return cached[1], cached[2]
+    row = await sql.fetchrow(f"SELECT xmin::text AS version, {_RULE_COLUMNS} FROM moderation_rules LIMIT 1")
+    assert row is not None, "moderation_rules has no row: run the migrations"
+    rules = Rules(tuple(row["banned_words"] or ()), tuple(row["suspect_words"] or ()),
+                  tuple(row["crisis_words"] or ()), row["max_links_untrusted"], row["trusted_after_approved"],
+                  row["flag_hide_threshold"], row["edit_window_minutes"], row["premoderate_all"],
+                  row["crisis_message"], row["version"])
+    matchers = Matchers(WordMatcher.build(rules.banned_words), WordMatcher.build(rules.suspect_words),
+                        WordMatcher.build(rules.crisis_words))
+    _cache = (rules.version, rules, matchers)
+    return rules, matchers
 
 
 async def current_rules() -> Rules:
-    """The rules in force (one row)."""
+    """The rules in force (one row), cached per process and re-read when the row changes."""
+    rules, _ = await _load()
+    return rules
+
+
+async def current_matchers() -> Matchers:
+    _, matchers = await _load()
+    return matchers
+
+
+def count_links(body_html: str) -> int:
+    return body_html.lower().count("<a ")
+
+
+@dataclass(frozen=True)
+class AuthorStanding:
+    approved: int
+    rejected_recent: int
+    decided_recent: int
+
+    @property
+    def rejection_rate(self) -> float:
+        return self.rejected_recent / self.decided_recent if self.decided_recent else 0.0
+
+
+async def author_standing(user_id: int, approved_cap: int) -> AuthorStanding:
     row = await sql.fetchrow(
-        "SELECT banned_words, suspect_words, crisis_words, max_links_untrusted, trusted_after_approved,"
-        " flag_hide_threshold, edit_window_minutes, premoderate_all, crisis_message FROM moderation_rules LIMIT 1"
+        """
+        SELECT (SELECT count(*) FROM (SELECT 1 FROM comment
+                  WHERE author = $1 AND first_published_at IS NOT NULL LIMIT $2) a) AS approved,
+               count(*) FILTER (WHERE status IN ('rejected', 'spam')) AS rejected_recent,
+               count(*) FILTER (WHERE status IN ('rejected', 'spam') OR first_published_at IS NOT NULL)
+                   AS decided_recent
+          FROM comment
+         WHERE author = $1 AND created_at > now() - make_interval(days => $3)
+        """,
+        user_id, max(approved_cap, 0), REJECTION_WINDOW_DAYS,
     )
-    assert row is not None, "moderation_rules has no row: run the migrations"
-    return Rules(tuple(row["banned_words"] or ()), tuple(row["suspect_words"] or ()),
-                 tuple(row["crisis_words"] or ()), row["max_links_untrusted"], row["trusted_after_approved"],
-                 row["flag_hide_threshold"], row["edit_window_minutes"], row["premoderate_all"],
-                 row["crisis_message"])
+    assert row is not None
+    return AuthorStanding(row["approved"], row["rejected_recent"], row["decided_recent"])
+
+
+async def _check_repeat(draft: Draft) -> None:
+    if draft.target == "topic":
+        if draft.author is None:
+            return
+        found = await sql.fetchval(
+            "SELECT 1 FROM topic WHERE author = $1 AND body = $2 AND title = $3"
+            " AND created_at > now() - make_interval(mins => $4) LIMIT 1",
+            draft.author.id, draft.body, draft.title, REPEAT_WINDOW_MINUTES)
+    elif draft.author is not None:
+        found = await sql.fetchval(
+            "SELECT 1 FROM comment WHERE author = $1 AND body = $2 AND status <> 'deleted'"
+            " AND created_at > now() - make_interval(mins => $3) LIMIT 1",
+            draft.author.id, draft.body, REPEAT_WINDOW_MINUTES)
+    else:
+        found = await sql.fetchval(
+            "SELECT 1 FROM comment WHERE author IS NULL AND guest_name = $1 AND body = $2"
+            " AND status <> 'deleted' AND created_at > now() - make_interval(mins => $3) LIMIT 1",
+            draft.guest_name, draft.body, REPEAT_WINDOW_MINUTES)
+    if found:
+        raise Conflict("You posted the same text a moment ago; it was not posted again.")
+
+
+async def _rate_limit(draft: Draft, trusted: bool) -> None:
+    author = draft.author
+    if author is not None and author.is_moderator:
+        return
+    await ratelimit.hit(f"post:ip:{draft.client_ip}", PER_ADDRESS_LIMIT, PER_ADDRESS_WINDOW_S,
+                        "Too many posts from this address; please wait a little.")
+    if author is None:
+        await ratelimit.spacing(f"post:guest:{draft.client_ip}", GUEST_SPACING_S)
+        return
+    await ratelimit.spacing(f"post:user:{author.id}", TRUSTED_SPACING_S if trusted else NEW_AUTHOR_SPACING_S)
+    await ratelimit.hit(f"post:user-hour:{author.id}", TRUSTED_PER_HOUR if trusted else NEW_AUTHOR_PER_HOUR,
+                        3600, "You have posted a lot in the last hour; please wait before posting again.")
+
+
+async def evaluate(draft: Draft) -> Verdict:
+    """Published or pending (with reasons), urgent or not; raises for refused posts."""
+    rules, matchers = await _load()
+    toks = tokens(f"{draft.title}\n{draft.body}" if draft.title else draft.body)
+    if matchers.banned.find(toks) is not None:
+        raise ContentRefused(REFUSED_DETAIL, rule="banned_words")
+    await _check_repeat(draft)
+
+    author = draft.author
+    reasons: list[str] = []
+    trusted = False
+    if author is None:
+        reasons.append("guest")
+    elif author.is_coach:
+        trusted = True
+    else:
+        standing = await author_standing(author.id, rules.trusted_after_approved)
+        trusted = standing.approved >= rules.trusted_after_approved
+        if not trusted:
+            reasons.append("new_author")
+        if standing.rejected_recent and standing.rejection_rate > REJECTION_RATE_LIMIT:
+            reasons.append("rejection_history")
+    await _rate_limit(draft, trusted)
+
+    staff = author is not None and author.is_moderator  # they would approve themselves
+    if not staff:
+        if not trusted and count_links(draft.body_html) > rules.max_links_untrusted:
+            reasons.append("links")
+        if matchers.suspect.find(toks) is not None:
+            reasons.append("suspect_word")
+        if draft.topic_mode == "premoderated":
+            reasons.append("premoderated_topic")
+        if rules.premoderate_all:
+            reasons.append("premoderate_all")
+    verdict = Verdict(status="pending" if reasons else "published", reasons=reasons)
+    if matchers.crisis.find(toks) is not None:
+        verdict.urgent = True
+        verdict.support = rules.crisis_message or None
+    return verdict
+
+
+async def record(verdict: Verdict, *, comment_id: int | None = None, topic_id: int | None = None) -> None:
+    """Open the queue items a verdict calls for (same transaction as the insert)."""
+    from moderation.items import open_item
+
+    if (comment_id is None) == (topic_id is None):
+        raise ValueError("record() needs exactly one of comment_id and topic_id")
+    if verdict.status == "pending":
+        await open_item("pending", comment_id=comment_id, topic_id=topic_id, reasons=verdict.reasons)
+    if verdict.urgent:
+        await open_item("urgent", comment_id=comment_id, topic_id=topic_id, reasons=["crisis_word"])
+        if comment_id is not None:
+            await sql.execute("UPDATE comment SET urgent = true WHERE id = $1", comment_id)
 
 
 async def evaluate_edit(body: str, editor: Viewer) -> None:
-    """An edit may not bring in a banned word (raises ContentRefused)."""
-    from forum.errors import ContentRefused
-
-    rules = await current_rules()
-    words = set(body.lower().split())
-    if any(w.lower() in words for w in rules.banned_words):
-        raise ContentRefused("This text contains a word that is not allowed here.")
+    """An edit may not bring in a banned word (raises ContentRefused, 422)."""
+    matchers = await current_matchers()
+    if matchers.banned.find(tokens(body)) is not None:
+        raise ContentRefused(REFUSED_DETAIL, rule="banned_words")
