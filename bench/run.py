@@ -1,0 +1,696 @@
+"""`python -m bench`: seed, serve, load, compare with the baseline, print one table.
+
+See bench/README.md. Scenarios whose endpoints are missing from the server's OpenAPI
+document are reported as "not available" instead of failing the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import asyncpg
+import httpx
+
+from bench import baseline, seed
+from bench.server import BENCH_DIR, Server, run_wrk
+
+ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "workers2", "two-servers")
+CONNECTIONS = 50
+POST_CONNECTIONS = 16
+
+THREAD = ("GET", "/api/topics/{}/comments")
+POST = ("POST", "/api/topics/{}/comments")
+QUEUE = ("GET", "/api/moderation/queue")
+CLAIM = ("POST", "/api/moderation/items/{}/claim")
+DECIDE = ("POST", "/api/moderation/items/{}/decision")
+RULES_GET = ("GET", "/api/moderation/rules")
+RULES_PUT = ("PUT", "/api/moderation/rules")
+
+
+@dataclass
+class Row:
+    scenario: str
+    rps: float | None = None
+    p50: float | None = None
+    p99: float | None = None
+    errors: int | None = None
+    ratio: str = ""
+    target: str = ""
+    passed: bool | None = None
+    note: str = ""
+
+    @classmethod
+    def unavailable(cls, scenario: str, why: str, target: str = "") -> "Row":
+        return cls(scenario, target=target, note=f"not available: {why}")
+
+    @classmethod
+    def from_wrk(cls, scenario: str, w: dict[str, Any], **kw: Any) -> "Row":
+        return cls(scenario, w["rps"], w["p50_ms"], w["p99_ms"], w["errors"], **kw)
+
+
+@dataclass
+class Context:
+    args: argparse.Namespace
+    dsn: str
+    data_dir: Path
+    secret: str
+    seeded: seed.Seeded
+    duration: float
+    rows: list[Row] = field(default_factory=list)
+    base: dict[str, Any] | None = None
+    routes: set[tuple[str, str]] = field(default_factory=set)
+    s1_rps: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def wanted(self, name: str) -> bool:
+        return name in self.args.only
+
+    def server(self, workers: int = 1) -> Server:
+        return Server(self.dsn, self.data_dir, self.secret, workers=workers)
+
+    def has(self, route: tuple[str, str]) -> bool:
+        return route in self.routes
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _norm(path: str) -> str:
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def fetch_routes(url: str) -> set[tuple[str, str]]:
+    try:
+        doc = httpx.get(url + "/schema/openapi.json", timeout=10).json()
+    except (httpx.HTTPError, ValueError):
+        return set()
+    return {(m.upper(), _norm(p)) for p, ops in doc.get("paths", {}).items() for m in ops
+            if m.lower() in ("get", "post", "put", "patch", "delete")}
+
+
+def two_kb_markdown() -> str:
+    para = ("When my son came home late again I tried the *pause and name it* approach from the "
+            "article: I said what I saw, not what I feared, and waited. It was **hard** to stay quiet. ")
+    parts = ["## What worked for us this week", "", para * 2, "",
+             "Three things I want to remember:", "",
+             "1. Ask one open question, then *listen*.",
+             "2. Keep the boundary about the car keys, calmly.",
+             "3. Take care of myself too; see [the support page](https://example.org/support).", "",
+             "> Progress, not perfection, as our coach keeps saying.", "",
+             "A snippet from our family plan: `check in at 9pm`.", "", para * 3, "",
+             "More in [part two](https://example.org/part-two) of the series.", ""]
+    text = "\n".join(parts)
+    filler = "We are learning together, one conversation at a time. "
+    while len(text.encode()) < 2000:
+        text += filler
+    return text[:2048]
+
+
+def _find_id(node: Any, wanted: int) -> bool:
+    if isinstance(node, dict):
+        if node.get("id") == wanted:
+            return True
+        return any(_find_id(v, wanted) for v in node.values())
+    if isinstance(node, list):
+        return any(_find_id(v, wanted) for v in node)
+    return False
+
+
+def thread_url(srv: Server, slug: str) -> str:
+    return f"{srv.url}/api/topics/{slug}/comments"
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def wrk(ctx: Context, url: str, **kw: Any) -> dict[str, Any]:
+    warm = min(1.0, ctx.duration / 4)
+    if warm >= 0.5 and kw.get("script", "get.lua") == "get.lua":
+        run_wrk(url, duration=1, **kw)  # warm-up (connections, caches); not counted
+    return run_wrk(url, duration=ctx.duration, **kw)
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+def scenario_health(ctx: Context, srv: Server) -> None:
+    w = wrk(ctx, srv.url + "/health", connections=CONNECTIONS)
+    ctx.rows.append(Row.from_wrk("0 GET /health (framework + SELECT 1)", w, note="reference, no target"))
+
+
+def scenario_1(ctx: Context, srv: Server) -> None:
+    name = "1 hot thread read, 200 comments, anon, 50 conn"
+    target = ">=1.0x baseline, p99<50ms, 0 err"
+    if not ctx.has(THREAD):
+        ctx.rows.append(Row.unavailable(name, "GET /api/topics/{slug}/comments missing", target))
+        return
+    r = httpx.get(thread_url(srv, "bench-hot"), timeout=10)
+    if r.status_code != 200:
+        ctx.rows.append(Row.unavailable(name, f"probe answered {r.status_code}", target))
+        return
+    w = wrk(ctx, thread_url(srv, "bench-hot"), connections=CONNECTIONS)
+    ctx.s1_rps = w["rps"]
+    ratio = w["rps"] / ctx.base["rps"] if ctx.base else None
+    ok = ratio is not None and ratio >= 1.0 and (w["p99_ms"] or 1e9) < 50 and w["errors"] == 0
+    ctx.rows.append(Row.from_wrk(name, w, ratio=f"{ratio:.2f}x baseline" if ratio else "", target=target,
+                                 passed=ok if ratio is not None else None,
+                                 note=f"{len(r.content) / 1024:.0f} KB JSON"))
+
+
+def scenario_7(ctx: Context, srv: Server) -> None:
+    name = "7 worker RSS after scenario 1"
+    if ctx.s1_rps is None:
+        ctx.rows.append(Row.unavailable(name, "scenario 1 did not run", "<200 MB"))
+        return
+    rss = srv.rss_mb()
+    ctx.rows.append(Row(name, target="<200 MB", passed=rss < 200, note=f"RSS {rss:.0f} MB"))
+
+
+def scenario_2(ctx: Context, srv: Server) -> None:
+    name = "2 conditional read, If-None-Match"
+    target = ">=3x scenario 1"
+    if not ctx.has(THREAD):
+        ctx.rows.append(Row.unavailable(name, "thread read missing", target))
+        return
+    r = httpx.get(thread_url(srv, "bench-hot"), timeout=10)
+    etag = r.headers.get("etag")
+    if r.status_code != 200 or not etag:
+        ctx.rows.append(Row.unavailable(name, f"no ETag (status {r.status_code})", target))
+        return
+    r2 = httpx.get(thread_url(srv, "bench-hot"), headers={"If-None-Match": etag}, timeout=10)
+    if r2.status_code != 304:
+        ctx.rows.append(Row(name, target=target, passed=False,
+                            note=f"If-None-Match answered {r2.status_code}, not 304"))
+        return
+    w = wrk(ctx, thread_url(srv, "bench-hot"), connections=CONNECTIONS, env={"BENCH_IF_NONE_MATCH": etag})
+    ratio = w["rps"] / ctx.s1_rps if ctx.s1_rps else None
+    ctx.rows.append(Row.from_wrk(name, w, ratio=f"{ratio:.2f}x s1" if ratio else "", target=target,
+                                 passed=(ratio >= 3 and w["errors"] == 0) if ratio else None,
+                                 note="304 checked by probe"))
+
+
+def scenario_3(ctx: Context, srv: Server) -> None:
+    name_small = "3a page 1, 100-comment thread"
+    name_huge = "3b page 1, 20,000-comment thread"
+    target = "huge <=1.5x slower"
+    if not ctx.has(THREAD):
+        ctx.rows.append(Row.unavailable("3 page 1: 20,000 vs 100 comments", "thread read missing", target))
+        return
+    for slug in ("bench-small", "bench-huge"):
+        r = httpx.get(thread_url(srv, slug), timeout=30)
+        if r.status_code != 200:
+            ctx.rows.append(Row.unavailable("3 page 1: 20,000 vs 100 comments", f"{slug} answered {r.status_code}",
+                                            target))
+            return
+    small = wrk(ctx, thread_url(srv, "bench-small"), connections=CONNECTIONS)
+    huge = wrk(ctx, thread_url(srv, "bench-huge"), connections=CONNECTIONS)
+    ctx.rows.append(Row.from_wrk(name_small, small, note="50 roots x 2"))
+    slower = small["rps"] / huge["rps"] if huge["rps"] else float("inf")
+    ctx.rows.append(Row.from_wrk(name_huge, huge, ratio=f"{slower:.2f}x slower", target=target,
+                                 passed=slower <= 1.5 and huge["errors"] == 0 and small["errors"] == 0,
+                                 note="10,000 roots x 2; page 1 = 50 roots x 2"))
+
+
+def _probe_post(srv: Server, token: str, slug: str, body: str) -> tuple[int, dict[str, Any]]:
+    r = httpx.post(thread_url(srv, slug), json={"body": body + f"\n\nprobe {secrets.token_hex(4)}"},
+                   headers=auth(token), timeout=30)
+    try:
+        data = r.json()
+    except ValueError:
+        data = {}
+    return r.status_code, data
+
+
+def _post_load(ctx: Context, srv: Server, body_file: Path) -> dict[str, Any]:
+    return run_wrk(thread_url(srv, "bench-post"), duration=ctx.duration, connections=POST_CONNECTIONS,
+                   script="post.lua", env={"BENCH_AUTH": ctx.seeded.tokens["bench_poster"],
+                                           "BENCH_BODY_FILE": str(body_file)})
+
+
+def _render_ms(body: str) -> float | None:
+    try:
+        from forum.markup import render_markdown  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    render_markdown(body)
+    n = 200
+    t0 = time.perf_counter()
+    for _ in range(n):
+        render_markdown(body)
+    return (time.perf_counter() - t0) / n * 1000
+
+
+def scenario_4(ctx: Context, srv: Server, body: str, body_file: Path) -> None:
+    name = "4 post 2 KB Markdown, trusted user, 16 conn"
+    target = ">=250/s, 0 err"
+    if not ctx.has(POST):
+        ctx.rows.append(Row.unavailable(name, "POST /api/topics/{slug}/comments missing", target))
+        return
+    code, data = _probe_post(srv, ctx.seeded.tokens["bench_poster"], "bench-post", body)
+    if code != 201:
+        ctx.rows.append(Row.unavailable(name, f"probe POST answered {code}: {str(data)[:80]}", target))
+        return
+    status = data.get("status")
+    w = _post_load(ctx, srv, body_file)
+    render = _render_ms(body)
+    share = ""
+    if render is not None and w["rps"]:
+        # one worker, CPU-bound: the server spends about 1/rps seconds of CPU per request
+        share = f"render_markdown {render:.2f} ms = {render * w['rps'] / 10:.0f}% of 1/rps"
+    elif render is None:
+        share = "forum.markup.render_markdown missing: bleach share n/a"
+    note = f"probe status {status}; {share}"
+    ctx.rows.append(Row.from_wrk(name, w, target=target, passed=w["rps"] >= 250 and w["errors"] == 0
+                                 and status == "published", note=note))
+
+
+async def _set_rules(ctx: Context, srv: Server, banned: list[str], suspect: list[str]) -> str:
+    admin = ctx.seeded.tokens["bench_admin"]
+    if ctx.has(RULES_GET) and ctx.has(RULES_PUT):
+        async with httpx.AsyncClient(base_url=srv.url, headers=auth(admin), timeout=60) as c:
+            r = await c.get("/api/moderation/rules")
+            if r.status_code == 200:
+                rules = r.json()
+                rules["banned_words"], rules["suspect_words"] = banned, suspect
+                p = await c.put("/api/moderation/rules", json=rules)
+                if p.status_code in (200, 204):
+                    return "rules PUT through the API"
+                ctx.notes.append(f"rules PUT answered {p.status_code}: {p.text[:120]}; used SQL")
+    conn = await asyncpg.connect(ctx.dsn)
+    try:
+        await conn.execute("UPDATE moderation_rules SET banned_words = $1, suspect_words = $2, updated_at = now()",
+                           banned, suspect)
+    finally:
+        await conn.close()
+    return "rules set by SQL UPDATE"
+
+
+def scenario_6(ctx: Context, srv: Server, body: str, body_file: Path) -> None:
+    name = "6 post with 5,000+5,000 word rules"
+    target = "<=10% slower than empty"
+    if not ctx.has(POST):
+        ctx.rows.append(Row.unavailable(name, "POST comments missing", target))
+        return
+    banned = [f"zqban{i:05d}" for i in range(5000)]
+    suspect = [f"zqsus{i:05d}" for i in range(5000)]
+    how = asyncio.run(_set_rules(ctx, srv, [], []))
+    code, _ = _probe_post(srv, ctx.seeded.tokens["bench_poster"], "bench-post", body)
+    if code != 201:
+        ctx.rows.append(Row.unavailable(name, f"probe POST answered {code}", target))
+        return
+    empty = _post_load(ctx, srv, body_file)
+    how = asyncio.run(_set_rules(ctx, srv, banned, suspect))
+    code, data = _probe_post(srv, ctx.seeded.tokens["bench_poster"], "bench-post", body)  # compiles lists
+    full = _post_load(ctx, srv, body_file)
+    asyncio.run(_set_rules(ctx, srv, [], []))
+    ctx.rows.append(Row.from_wrk("6a post, empty word lists", empty, note="reference for 6b"))
+    slowdown = 1 - full["rps"] / empty["rps"] if empty["rps"] else 1.0
+    ctx.rows.append(Row.from_wrk("6b post, 5,000 banned + 5,000 suspect", full,
+                                 ratio=f"{slowdown * 100:+.1f}% slower", target=target,
+                                 passed=slowdown <= 0.10 and full["errors"] == 0 and code == 201,
+                                 note=f"{how}; probe {code} {data.get('status', '')}"))
+
+
+async def _moderate(ctx: Context, srv: Server) -> dict[str, Any]:
+    decided: dict[int, int] = {}
+    latencies: list[float] = []
+    unexpected: dict[str, int] = {}
+    conflicts = 0
+    reads = 0
+    deadline = time.monotonic() + max(120.0, ctx.duration * 20)
+
+    async def timed(c: httpx.AsyncClient, method: str, url: str, **kw: Any) -> httpx.Response:
+        t0 = time.perf_counter()
+        r = await c.request(method, url, **kw)
+        latencies.append(time.perf_counter() - t0)
+        return r
+
+    async def moderator(handle: str) -> None:
+        nonlocal conflicts, reads
+        uid = ctx.seeded.users[handle]
+        rnd = random.Random(uid)
+        async with httpx.AsyncClient(base_url=srv.url, headers=auth(ctx.seeded.tokens[handle]), timeout=30) as c:
+            while time.monotonic() < deadline:
+                r = await timed(c, "GET", "/api/moderation/queue", params={"queue": "pending", "limit": 20})
+                reads += 1
+                if r.status_code != 200:
+                    unexpected[f"queue {r.status_code}"] = unexpected.get(f"queue {r.status_code}", 0) + 1
+                    await asyncio.sleep(0.05)
+                    continue
+                items = r.json().get("items", [])
+                if not items:
+                    return
+                def holder(i: dict[str, Any]) -> Any:
+                    h = i.get("claimed_by")
+                    return h.get("id") if isinstance(h, dict) else h
+                mine = [i for i in items if holder(i) == uid]
+                free = [i for i in items if holder(i) in (None, uid)]
+                if not free:
+                    await asyncio.sleep(0.02)
+                    continue
+                item = mine[0] if mine else rnd.choice(free)
+                iid = item["id"]
+                if not mine:
+                    cr = await timed(c, "POST", f"/api/moderation/items/{iid}/claim")
+                    if cr.status_code == 409:
+                        conflicts += 1
+                        continue
+                    if cr.status_code != 200:
+                        unexpected[f"claim {cr.status_code}"] = unexpected.get(f"claim {cr.status_code}", 0) + 1
+                        continue
+                dr = await timed(c, "POST", f"/api/moderation/items/{iid}/decision", json={"action": "approve"})
+                if dr.status_code in (200, 201):
+                    decided[iid] = decided.get(iid, 0) + 1
+                elif dr.status_code == 409:
+                    conflicts += 1
+                else:
+                    unexpected[f"decision {dr.status_code}"] = unexpected.get(f"decision {dr.status_code}", 0) + 1
+                if sum(unexpected.values()) > 200:
+                    return
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(moderator(h) for h in ctx.seeded.moderators))
+    elapsed = time.perf_counter() - t0
+    latencies.sort()
+    pct = (lambda p: latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000) if latencies \
+        else (lambda p: None)
+    return {"decided": decided, "elapsed": elapsed, "p50": pct(50), "p99": pct(99), "unexpected": unexpected,
+            "conflicts": conflicts, "reads": reads, "requests": len(latencies)}
+
+
+async def _verify_moderation(ctx: Context, since: datetime) -> tuple[bool, str]:
+    ids = ctx.seeded.item_ids
+    conn = await asyncpg.connect(ctx.dsn)
+    try:
+        row = await conn.fetchrow(
+            "SELECT count(*) FILTER (WHERE status = 'decided') AS decided,"
+            "       count(*) FILTER (WHERE status = 'open') AS open,"
+            "       count(*) FILTER (WHERE decision = 'approve') AS approved,"
+            "       count(*) FILTER (WHERE decided_by IS NULL AND status = 'decided') AS no_decider,"
+            "       count(*) AS total"
+            "  FROM moderation_item WHERE id = ANY($1::bigint[])", ids)
+        published = await conn.fetchval(
+            "SELECT count(*) FROM moderation_item m JOIN comment c ON c.id = m.comment"
+            " WHERE m.id = ANY($1::bigint[]) AND c.status = 'published'", ids)
+        dup_audit = await conn.fetchval(
+            "SELECT count(*) FROM (SELECT target_type, target_id FROM audit_log WHERE created_at >= $1"
+            " GROUP BY target_type, target_id HAVING count(*) > 1) d", since)
+    finally:
+        await conn.close()
+    ok = (row["decided"] == len(ids) and row["open"] == 0 and row["approved"] == len(ids)
+          and published == len(ids) and dup_audit == 0 and row["total"] == len(ids))
+    return ok, (f"SQL: {row['decided']}/{len(ids)} decided, {row['open']} open, {published} published,"
+                f" {dup_audit} targets audited twice")
+
+
+def scenario_5(ctx: Context, srv: Server) -> None:
+    name = "5 8 moderators x 2,000 pending items"
+    target = ">=300 decisions/s, none twice/lost"
+    missing = [f"{m} {p}" for m, p in (QUEUE, CLAIM, DECIDE) if not ctx.has((m, p))]
+    if missing:
+        ctx.rows.append(Row.unavailable(name, "missing " + ", ".join(missing), target))
+        return
+    since = datetime.now(timezone.utc)
+    res = asyncio.run(_moderate(ctx, srv))
+    decided = res["decided"]
+    twice = sum(1 for n in decided.values() if n > 1)
+    ok_sql, sql_note = asyncio.run(_verify_moderation(ctx, since))
+    rate = len(decided) / res["elapsed"] if res["elapsed"] else 0.0
+    errors = sum(res["unexpected"].values())
+    ok = ok_sql and twice == 0 and len(decided) == len(ctx.seeded.item_ids) and rate >= 300 and errors == 0
+    note = (f"{len(decided)} decided by the driver, {twice} twice, {res['conflicts']} 409s,"
+            f" {res['reads']} queue reads, {res['requests']} requests in {res['elapsed']:.1f}s; {sql_note}")
+    if res["unexpected"]:
+        note += f"; unexpected {res['unexpected']}"
+    ctx.rows.append(Row(name, rate, res["p50"], res["p99"], errors, ratio="decisions/s", target=target,
+                        passed=ok, note=note))
+
+
+def scenario_workers2(ctx: Context) -> None:
+    name = "1' hot thread read, --workers 2"
+    if not ctx.has(THREAD):
+        ctx.rows.append(Row.unavailable(name, "thread read missing"))
+        return
+    srv = ctx.server(workers=2).start()
+    try:
+        w = wrk(ctx, thread_url(srv, "bench-hot"), connections=CONNECTIONS)
+        rss = srv.rss_mb()
+    finally:
+        _stopped(ctx, srv)
+    ratio = w["rps"] / ctx.base["rps"] if ctx.base else None
+    ctx.rows.append(Row.from_wrk(name, w, ratio=f"{ratio:.2f}x baseline" if ratio else "",
+                                 note=f"largest worker RSS {rss:.0f} MB"))
+
+
+def scenario_two_servers(ctx: Context, body: str) -> None:
+    name = "two servers, one PostgreSQL: write via one, read via other"
+    if not (ctx.has(THREAD) and ctx.has(POST)):
+        ctx.rows.append(Row.unavailable(name, "thread read or POST comments missing", "seen at once"))
+        return
+    a, b = ctx.server().start(), None
+    try:
+        b = ctx.server().start()
+        token = ctx.seeded.tokens["bench_poster"]
+        parent = ctx.seeded.first_root["bench-scale"]
+        failures: list[str] = []
+        rounds = 4
+        for i in range(rounds):
+            writer, reader = (a, b) if i % 2 == 0 else (b, a)
+            before = httpx.get(thread_url(reader, "bench-scale"), timeout=10)  # warm any cache in the reader
+            httpx.get(thread_url(writer, "bench-scale"), timeout=10)
+            etag0 = before.headers.get("etag")
+            p = httpx.post(thread_url(writer, "bench-scale"), headers=auth(token), timeout=10,
+                           json={"body": body[:300] + f"\n\nscale-out check {i} {secrets.token_hex(4)}",
+                                 "parent_id": parent})
+            if p.status_code != 201:
+                failures.append(f"round {i}: POST {p.status_code}")
+                continue
+            new_id = p.json().get("id")
+            after = httpx.get(thread_url(reader, "bench-scale"), timeout=10)
+            seen = after.status_code == 200 and _find_id(after.json(), new_id)
+            etag1 = after.headers.get("etag")
+            cond = httpx.get(thread_url(reader, "bench-scale"), headers={"If-None-Match": etag0 or '"x"'},
+                             timeout=10)
+            if not seen:
+                failures.append(f"round {i}: comment {new_id} not in the other server's thread")
+            if etag0 is not None and etag1 == etag0:
+                failures.append(f"round {i}: ETag unchanged")
+            if etag0 is not None and cond.status_code == 304:
+                failures.append(f"round {i}: old ETag still answered 304")
+        note = "; ".join(failures) if failures else f"{rounds}/{rounds} writes seen at once, ETag changed"
+        ctx.rows.append(Row(name, target="seen at once", passed=not failures, note=note))
+    finally:
+        _stopped(ctx, a)
+        if b is not None:
+            _stopped(ctx, b)
+
+
+def _stopped(ctx: Context, srv: Server) -> None:
+    left = srv.stop()
+    if left:
+        ctx.notes.append(f"processes left after SIGTERM of server on port {srv.port}: {left}")
+
+
+# ---------------------------------------------------------------- database
+
+
+def prepare_database(args: argparse.Namespace, data_dir: Path) -> tuple[str, Any]:
+    """The DSN to use and the embedded server to stop afterwards (None with --database-url)."""
+    if args.database_url:
+        dsn = args.database_url
+
+        async def check() -> None:
+            conn = await asyncpg.connect(dsn)
+            try:
+                if await seed.has_forum_data(conn) and not args.reset:
+                    raise SystemExit("the database already holds forum data: pass --reset to wipe schema public")
+                await seed.reset_schema(conn)
+            finally:
+                await conn.close()
+
+        asyncio.run(check())
+        return dsn, None
+    from forum.db import EmbeddedPostgres
+
+    shutil.rmtree(data_dir / "pgdata", ignore_errors=True)
+    embedded = EmbeddedPostgres(data_dir)
+    return embedded.start(), embedded
+
+
+def migrate(dsn: str, data_dir: Path, secret: str) -> None:
+    env = dict(os.environ, DATABASE_URL=dsn, FORUM_DATA_DIR=str(data_dir), FORUM_SECRET_KEY=secret,
+               FORUM_LOG_LEVEL="WARNING")
+    proc = subprocess.run([sys.executable, "-m", "forum", "migrate"], env=env, capture_output=True, text=True,
+                          cwd=str(BENCH_DIR.parent))
+    if proc.returncode != 0:
+        raise SystemExit(f"forum migrate failed:\n{proc.stdout}\n{proc.stderr}")
+
+
+# ---------------------------------------------------------------- output
+
+
+def machine() -> dict[str, str]:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cores": str(os.cpu_count()), "cpu": model, "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.release()}"}
+
+
+def _f(x: float | None, fmt: str) -> str:
+    return "" if x is None else format(x, fmt)
+
+
+def table(rows: list[Row]) -> str:
+    head = ["scenario", "req/s", "p50 ms", "p99 ms", "errors", "ratio", "target", "pass", "note"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        verdict = "" if r.passed is None else ("PASS" if r.passed else "FAIL")
+        cells = [r.scenario, _f(r.rps, ",.0f"), _f(r.p50, ".1f"), _f(r.p99, ".1f"),
+                 "" if r.errors is None else str(r.errors), r.ratio, r.target, verdict, r.note]
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def write_results(ctx: Context, text: str, started: datetime, load: tuple[float, float]) -> None:
+    m = machine()
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=str(BENCH_DIR.parent)).stdout.strip()
+    except OSError:
+        commit = "?"
+    db = "given --database-url" if ctx.args.database_url else "embedded (pgserver)"
+    out = [
+        "# Benchmark results",
+        "",
+        "Generated by `python -m bench --write-results`; do not edit by hand.",
+        "",
+        f"- date: {started.strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- machine: {m['cores']} cores, {m['cpu']}, {m['system']}, Python {m['python']}",
+        f"- commit: {commit}; database: {db}; {ctx.duration:g} s per scenario; "
+        f"load average before/after: {load[0]:.2f} / {load[1]:.2f}",
+        f"- baseline (raw asyncpg + msgspec, {CONNECTIONS} tasks, bench-hot page 1):"
+        + (f" {ctx.base['rps']:,.0f} threads/s, p50 {ctx.base['p50_ms']:.1f} ms,"
+           f" p99 {ctx.base['p99_ms']:.1f} ms, {ctx.base['bytes'] / 1024:.0f} KB" if ctx.base else " not run"),
+        "",
+        text,
+        "",
+    ]
+    if ctx.notes:
+        out += ["Notes:", ""] + [f"- {n}" for n in ctx.notes] + [""]
+    (BENCH_DIR / "RESULTS.md").write_text("\n".join(out))
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--only", default=",".join(ALL),
+                   help=f"comma-separated scenarios (default all): {','.join(ALL)}")
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per measured load (default 10)")
+    p.add_argument("--quick", action="store_true", help="2 s per scenario")
+    p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
+                   help="PostgreSQL to use (its schema public is wiped); default: an embedded one")
+    p.add_argument("--reset", action="store_true", help="allow wiping a --database-url that holds data")
+    p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("BENCH_DATA_DIR", "/tmp/forum-bench")),
+                   help="embedded PostgreSQL and server logs (default /tmp/forum-bench)")
+    p.add_argument("--write-results", action="store_true", help="write bench/RESULTS.md")
+    p.add_argument("--keep-going", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    args.only = {s.strip() for s in args.only.split(",") if s.strip()}
+    unknown = args.only - set(ALL)
+    if unknown:
+        p.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    if args.quick:
+        args.duration = 2.0
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: see bench/README.md (apt-get install -y wrk)")
+    started = datetime.now(timezone.utc)
+    load0 = os.getloadavg()[0]
+    data_dir = args.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    dsn, embedded = prepare_database(args, data_dir)
+    try:
+        t0 = time.perf_counter()
+        migrate(dsn, data_dir, secret)
+        seeded = asyncio.run(seed.seed_all(dsn))
+        print(f"seeded in {time.perf_counter() - t0:.1f}s: " + ", ".join(f"{k} {v}" for k, v in seeded.counts.items()),
+              file=sys.stderr)
+        ctx = Context(args, dsn, data_dir, secret, seeded, args.duration)
+        body = two_kb_markdown()
+        body_file = data_dir / "body.md"
+        body_file.write_text(body)
+        if ctx.wanted("1") or ctx.wanted("2") or ctx.wanted("workers2"):
+            ctx.base = asyncio.run(baseline.run_baseline(dsn, "bench-hot", CONNECTIONS, ctx.duration))
+            ctx.rows.append(Row("baseline: raw asyncpg + msgspec, 50 tasks", ctx.base["rps"], ctx.base["p50_ms"],
+                                ctx.base["p99_ms"], 0, ratio="1.00x",
+                                note=f"bench-hot page 1, {ctx.base['bytes'] / 1024:.0f} KB"))
+        srv = ctx.server().start()
+        try:
+            ctx.routes = fetch_routes(srv.url)
+            steps: list[tuple[str, Callable[[], None]]] = [
+                ("health", lambda: scenario_health(ctx, srv)),
+                ("1", lambda: scenario_1(ctx, srv)),
+                ("7", lambda: scenario_7(ctx, srv)),
+                ("2", lambda: scenario_2(ctx, srv)),
+                ("3", lambda: scenario_3(ctx, srv)),
+                ("5", lambda: scenario_5(ctx, srv)),
+                ("4", lambda: scenario_4(ctx, srv, body, body_file)),
+                ("6", lambda: scenario_6(ctx, srv, body, body_file)),
+            ]
+            for name, step in steps:
+                if ctx.wanted(name) and (name != "7" or ctx.wanted("1")):
+                    _guarded(ctx, name, step)
+        finally:
+            _stopped(ctx, srv)
+        if ctx.wanted("workers2"):
+            _guarded(ctx, "workers2", lambda: scenario_workers2(ctx))
+        if ctx.wanted("two-servers"):
+            _guarded(ctx, "two-servers", lambda: scenario_two_servers(ctx, body))
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    text = table(ctx.rows)
+    print(text)
+    for n in ctx.notes:
+        print(f"note: {n}")
+    if args.write_results:
+        write_results(ctx, text, started, (load0, os.getloadavg()[0]))
+        print(f"wrote {BENCH_DIR / 'RESULTS.md'}", file=sys.stderr)
+    return 0
+
+
+def _guarded(ctx: Context, name: str, step: Callable[[], None]) -> None:
+    """A scenario that breaks is a row saying so, never the end of the run."""
+    try:
+        step()
+    except Exception as exc:  # noqa: BLE001
+        ctx.rows.append(Row(f"{name} (crashed)", passed=False, note=f"{type(exc).__name__}: {str(exc)[:200]}"))

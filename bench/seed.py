@@ -1,0 +1,203 @@
+"""Seed the benchmark data straight into PostgreSQL with asyncpg (seconds, not minutes).
+
+Everything written here is what the service itself would have written: tree paths from
+`forum.comments.tree`, `root_id`/`depth`/`reply_count`, `topic.comment_count`, sessions
+stored as `forum.auth.hash_token(token)`, `first_published_at` on published comments
+(the moderation policy counts those to decide who is trusted).
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import asyncpg
+
+from forum.auth import hash_token
+from forum.comments.tree import child_path
+
+PASSWORD = "bench-password-2026"
+
+WORDS = ("family", "support", "coaching", "recovery", "listen", "boundaries", "together", "hope",
+         "conversation", "patience", "trust", "week", "progress", "question", "answer", "daughter",
+         "son", "partner", "meeting", "step", "calm", "feel", "understand", "helpful", "thanks")
+
+
+@dataclass
+class Seeded:
+    users: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)  # handle -> bearer token
+    moderators: list[str] = field(default_factory=list)
+    topics: dict[str, int] = field(default_factory=dict)  # slug -> id
+    first_root: dict[str, int] = field(default_factory=dict)  # slug -> id of its oldest root
+    item_ids: list[int] = field(default_factory=list)  # the pending moderation items
+    counts: dict[str, int] = field(default_factory=dict)  # slug -> comments
+
+
+def _body(n: int) -> tuple[str, str]:
+    words = [WORDS[(n * 7 + i * 3) % len(WORDS)] for i in range(24)]
+    text = f"Comment {n}: " + " ".join(words) + "."
+    return text, f"<p>{html.escape(text)}</p>"
+
+
+async def _password_hash() -> str | None:
+    try:
+        from argon2 import PasswordHasher
+
+        return PasswordHasher().hash(PASSWORD)
+    except Exception:  # noqa: BLE001 - logins are not benchmarked; sessions are seeded
+        return None
+
+
+async def reset_schema(conn: asyncpg.Connection) -> None:
+    """Drop everything in schema public (the bench owns its database)."""
+    await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+
+
+async def has_forum_data(conn: asyncpg.Connection) -> bool:
+    exists = await conn.fetchval("SELECT to_regclass('public.topic') IS NOT NULL")
+    if not exists:
+        return False
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM topic) OR EXISTS (SELECT 1 FROM forum_user)"))
+
+
+class Seeder:
+    def __init__(self, conn: asyncpg.Connection):
+        self.conn = conn
+        self.out = Seeded()
+        self.now = datetime.now(timezone.utc)
+        self._pw: str | None = None
+
+    async def user(self, handle: str, role: str = "reader", session: bool = True) -> int:
+        if self._pw is None:
+            self._pw = await _password_hash() or ""
+        uid = await self.conn.fetchval(
+            "INSERT INTO forum_user (handle, email, password_hash, role, status, notify_email, created_at)"
+            " VALUES ($1, NULL, $2, $3, 'active', false, $4) RETURNING id",
+            handle, self._pw or None, role, self.now - timedelta(days=400))
+        self.out.users[handle] = uid
+        if session:
+            token = secrets.token_urlsafe(32)
+            await self.conn.execute(
+                'INSERT INTO user_session ("user", token_hash, created_at, last_seen_at, expires_at, idle_expires_at)'
+                " VALUES ($1, $2, now(), now(), now() + interval '30 days', now() + interval '7 days')",
+                uid, hash_token(token))
+            self.out.tokens[handle] = token
+        return uid
+
+    async def topic(self, slug: str, author: int, mode: str = "open") -> int:
+        tid = await self.conn.fetchval(
+            "INSERT INTO topic (slug, kind, title, url, body, body_html, author, comments_mode, status,"
+            " comment_count, version, created_at, updated_at)"
+            " VALUES ($1, 'article', $2, NULL, $3, $4, $5, $6, 'published', 0, 1, $7, $7) RETURNING id",
+            slug, f"Bench article {slug}", "An article.", "<p>An article.</p>", author, mode,
+            self.now - timedelta(days=30))
+        self.out.topics[slug] = tid
+        return tid
+
+    async def thread(self, slug: str, topic_id: int, authors: list[int], roots: int,
+                     shape: tuple[int, ...], status: str = "published") -> list[int]:
+        """`roots` top-level comments, each with replies in `shape`: a tuple of parent indexes
+        inside the subtree (0 = the root, 1 = the first reply, ...). Returns the comment ids."""
+        per_root = 1 + len(shape)
+        total = roots * per_root
+        ids = [r["id"] for r in await self.conn.fetch(
+            "SELECT nextval(pg_get_serial_sequence('comment', 'id')) AS id FROM generate_series(1, $1)", total)]
+        rows = []
+        base = self.now - timedelta(days=20)
+        k = 0
+        published = status == "published"
+        for r in range(roots):
+            sub_ids = ids[k:k + per_root]
+            paths: list[str] = []
+            depths: list[int] = []
+            reply_counts = [0] * per_root
+            parents: list[int | None] = []
+            for j, cid in enumerate(sub_ids):
+                if j == 0:
+                    parent_j = None
+                    paths.append(child_path(None, cid))
+                    depths.append(0)
+                else:
+                    parent_j = shape[j - 1]
+                    paths.append(child_path(paths[parent_j], cid))
+                    depths.append(depths[parent_j] + 1)
+                    p = parent_j
+                    while p is not None:  # every ancestor counts this descendant
+                        reply_counts[p] += 1
+                        p = parents[p]
+                parents.append(parent_j)
+            for j, cid in enumerate(sub_ids):
+                created = base + timedelta(seconds=(k + j))
+                body, body_html = _body(k + j)
+                pj = parents[j]
+                rows.append((
+                    cid, topic_id, sub_ids[pj] if pj is not None else None, sub_ids[0], paths[j], depths[j],
+                    "comment", False, None, status, authors[(k + j) % len(authors)], None, None,
+                    body, body_html, (k + j) % 5, reply_counts[j] if published else 0, False, None, None, False,
+                    created if published else None, created, None, None,
+                ))
+            k += per_root
+        await self.conn.copy_records_to_table(
+            "comment", records=rows,
+            columns=["id", "topic", "parent", "root_id", "path", "depth", "kind", "private", "audience", "status",
+                     "author", "guest_name", "author_badge", "body", "body_html", "score", "reply_count",
+                     "accepted", "question_status", "first_answer_at", "urgent", "first_published_at",
+                     "created_at", "edited_at", "deleted_at"])
+        if published:
+            await self.conn.execute("UPDATE topic SET comment_count = comment_count + $2 WHERE id = $1",
+                                    topic_id, total)
+        self.out.counts[slug] = self.out.counts.get(slug, 0) + total
+        self.out.first_root[slug] = ids[0]
+        return ids
+
+
+# Subtree shapes: parent index of each reply within its root's subtree.
+SHAPE_200 = (0, 1, 0)  # root, a reply, a reply to it, a second reply: 4 comments per root
+SHAPE_2 = (0,)  # root and one reply
+
+
+async def seed_all(dsn: str, moderation_items: int = 2000, moderators: int = 8) -> Seeded:
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            s = Seeder(conn)
+            authors = [await s.user(f"bench_reader{i:02d}", session=False) for i in range(40)]
+            admin = await s.user("bench_admin", role="admin")
+            poster = await s.user("bench_poster")  # a reader made trusted by published comments
+            for i in range(moderators):
+                await s.user(f"bench_mod{i}", role="moderator")
+                s.out.moderators.append(f"bench_mod{i}")
+            # 1: the hot thread: 50 roots x 4 = 200 comments, all on page 1 (default limit 50)
+            t = await s.topic("bench-hot", admin)
+            await s.thread("bench-hot", t, authors, 50, SHAPE_200)
+            # 3: the same page shape in a small and a huge thread: 50 roots x 2 on page 1
+            t = await s.topic("bench-small", admin)
+            await s.thread("bench-small", t, authors, 50, SHAPE_2)
+            t = await s.topic("bench-huge", admin)
+            await s.thread("bench-huge", t, authors, 10_000, SHAPE_2)
+            # 4/6: where the poster writes; the poster's own published comments make it trusted
+            t = await s.topic("bench-post", admin)
+            await s.thread("bench-post", t, [poster], 5, ())
+            # scale-out consistency check
+            t = await s.topic("bench-scale", admin)
+            await s.thread("bench-scale", t, authors, 10, SHAPE_200)
+            # 5: pending comments by a new reader, each with an open 'pending' queue item
+            newbie = await s.user("bench_newbie", session=False)
+            t = await s.topic("bench-modq", admin)
+            ids = await s.thread("bench-modq", t, [newbie], moderation_items, (), status="pending")
+            created0 = s.now - timedelta(hours=2)
+            item_rows = await conn.fetch(
+                "INSERT INTO moderation_item (queue, target_type, comment, topic, reasons, status, created_at)"
+                " SELECT 'pending', 'comment', c, NULL, ARRAY['new_author']::varchar[], 'open',"
+                "        $2::timestamptz + (n * interval '1 millisecond')"
+                "   FROM unnest($1::bigint[]) WITH ORDINALITY AS u(c, n) RETURNING id",
+                ids, created0)
+            s.out.item_ids = [r["id"] for r in item_rows]
+            await conn.execute("UPDATE moderation_rules SET banned_words = '{}', suspect_words = '{}'")
+        await conn.execute("ANALYZE")
+        return s.out
+    finally:
+        await conn.close()
