@@ -1,5 +1,64 @@
-"""HTTP routes of this domain (filled in by the domain's issue)."""
+"""Routes: the caller's notifications, and password reset by email."""
+
+from __future__ import annotations
 
 from typing import Any
 
-ROUTES: list[Any] = []
+from litestar.di import NamedDependency
+from litestar import Controller, get, post
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+
+from forum.auth import Viewer, requires_user
+from forum.errors import BadRequest
+from forum.notifications import passwords, services
+from forum.notifications.schemas import (
+    Accepted,
+    NotificationPage,
+    NotificationsMarkRead,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+)
+from forum.pagination import DEFAULT_LIMIT, Cursor, Limit
+
+
+class NotificationController(Controller):
+    path = "/api/me/notifications"
+    tags = ["notifications"]
+    guards = [requires_user]
+
+    @get("/", operation_id="list_notifications")
+    async def list_notifications(self, user: NamedDependency[Viewer], limit: Limit = DEFAULT_LIMIT,
+                                 cursor: Cursor = None) -> NotificationPage:
+        """The caller's notifications, newest first, with the count of unread ones."""
+        return NotificationPage(**await services.list_for(user.id, limit, cursor))
+
+    @post("/read", operation_id="mark_notifications_read", status_code=HTTP_204_NO_CONTENT)
+    async def mark_notifications_read(
+        self, user: NamedDependency[Viewer], data: JSONBody[NotificationsMarkRead]
+    ) -> None:
+        """Mark `ids` (the caller's own; others are ignored) or `all` notifications read."""
+        if not data.all and data.ids is None:
+            raise BadRequest('ids: give {"ids": [...]} or {"all": true}')
+        await services.mark_read(user.id, data.ids, data.all)
+
+
+class PasswordResetController(Controller):
+    path = "/api/auth/password-reset"
+    tags = ["accounts"]
+
+    @post("/", operation_id="request_password_reset", status_code=HTTP_202_ACCEPTED)
+    async def request_password_reset(
+        self, client_ip: NamedDependency[str], data: JSONBody[PasswordResetRequest]
+    ) -> Accepted:
+        """Email a single-use reset link when the account has an address (same answer either way)."""
+        await passwords.request_reset(data.login, client_ip)
+        return Accepted(detail="If this account has an email address, a reset link is on its way.")
+
+    @post("/confirm", operation_id="confirm_password_reset", status_code=HTTP_204_NO_CONTENT)
+    async def confirm_password_reset(self, data: JSONBody[PasswordResetConfirm]) -> None:
+        """Set a new password with a reset token; every session of the account is revoked."""
+        await passwords.confirm_reset(data.token, data.password)
+
+
+ROUTES: list[Any] = [NotificationController, PasswordResetController]

@@ -1,0 +1,44 @@
+"""Request and response bodies of the notification and password-reset routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from forum.pagination import IdField
+
+
+class NotificationRead(msgspec.Struct):
+    id: int
+    kind: str
+    comment_id: int | None
+    topic_slug: str | None
+    reason: str | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationPage(msgspec.Struct):
+    items: list[NotificationRead]
+    next_cursor: str | None
+    unread_count: int
+
+
+class NotificationsMarkRead(msgspec.Struct, forbid_unknown_fields=True):
+    ids: Annotated[list[IdField], msgspec.Meta(max_length=1000)] | None = None
+    all: bool = False
+
+
+class PasswordResetRequest(msgspec.Struct):
+    login: Annotated[str, msgspec.Meta(min_length=1, max_length=254)]
+
+
+class PasswordResetConfirm(msgspec.Struct):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class Accepted(msgspec.Struct):
+    detail: str
