@@ -114,7 +114,9 @@ async def current_matchers() -> Matchers:
 
 
 def count_links(body_html: str) -> int:
-    return body_html.lower().count("<a ")
+    from forum.markup import count_links as links_in
+
+    return links_in(body_html)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,726 @@
-"""Moderation services: flags, queues, claims, decisions, suspensions, rules."""
+"""Moderation services: flags, queues, claims, decisions, suspensions, rules, the log.
+
+Every write runs in one transaction with its audit entry (`moderation.audit.write`).
+Claims and decisions are settled by PostgreSQL (a conditional UPDATE for claims, a row
+lock for decisions), so racing moderators in any number of processes decide once.
+"""
 
 from __future__ import annotations
 
-from forum import sql
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+import asyncpg
+
+from forum import events, pagination, ratelimit, sql
+from forum.auth import RANK, Viewer
+from forum.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
+from moderation import audit, policy
+from moderation.items import QUEUES, open_item
+from moderation.wordmatch import tokens
+
+LEASE_MINUTES = 5
+EXCERPT_CHARS = 280
+FLAGS_PER_HOUR = 30
+
+
+def _user_ref(user_id: int | None, handle: str | None, role: str | None) -> dict[str, Any] | None:
+    if user_id is None or role is None:
+        return None
+    return {"id": user_id, "handle": handle, "role": role}
+
+
+def _excerpt(text: str | None) -> str | None:
+    if not text:
+        return None
+    text = " ".join(text.split())
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rstrip() + "\u2026"
+
+
+# ---------------------------------------------------------------- erasure
 
 
 async def remove_flags_of(user_id: int) -> None:
     """Account erasure: the user's flags (and their notes) go; items stay for moderators."""
     await sql.execute('DELETE FROM flag WHERE "user" = $1', user_id)
+
+
+# ---------------------------------------------------------------- flags
+
+
+async def create_flag(viewer: Viewer, comment_id: int, reason: str, note: str | None) -> dict[str, Any]:
+    note = (note or "").strip() or None
+    async with sql.transaction():
+        comment = await sql.fetchrow(
+            "SELECT c.id, c.status, c.private, c.audience, c.author, t.status AS topic_status"
+            " FROM comment c JOIN topic t ON t.id = c.topic WHERE c.id = $1 FOR UPDATE OF c",
+            comment_id)
+        if comment is None or not _flaggable_by(comment, viewer):
+            raise NotFound("No such comment.")
+        if comment["author"] == viewer.id:
+            raise Forbidden("You cannot flag your own comment.")
+        await ratelimit.hit(f"flag:user:{viewer.id}", FLAGS_PER_HOUR, 3600,
+                            "You have flagged many comments in the last hour; please wait.")
+        flag = await sql.fetchrow(
+            'INSERT INTO flag (comment, "user", reason, note, created_at) VALUES ($1, $2, $3, $4, now())'
+            ' ON CONFLICT (comment, "user") DO NOTHING RETURNING id, created_at',
+            comment_id, viewer.id, reason, note)
+        if flag is None:
+            raise Conflict("You have flagged this comment already.")
+        await open_item("reported", comment_id=comment_id, reasons=["flags"])
+        if reason == "self_harm_risk":
+            await open_item("urgent", comment_id=comment_id, reasons=["self_harm_risk"])
+            await sql.execute("UPDATE comment SET urgent = true WHERE id = $1", comment_id)
+        if comment["status"] == "published":
+            rules = await policy.current_rules()
+            flaggers = await sql.fetchval(
+                'SELECT count(DISTINCT "user") FROM flag WHERE comment = $1 AND resolved_at IS NULL', comment_id)
+            if flaggers >= rules.flag_hide_threshold:
+                from forum.comments import visibility
+
+                await visibility.hide(comment_id)
+                await open_item("reported", comment_id=comment_id, reasons=["flags", "hidden_by_flags"])
+    return {"id": flag["id"], "comment_id": comment_id, "reason": reason, "note": note,
+            "created_at": flag["created_at"]}
+
+
+def _flaggable_by(comment: asyncpg.Record, viewer: Viewer) -> bool:
+    if viewer.is_moderator:
+        return comment["status"] in ("published", "pending")
+    if comment["status"] != "published" or comment["topic_status"] != "published":
+        return False
+    if comment["private"] and not (viewer.is_coach or comment["audience"] == viewer.id
+                                   or comment["author"] == viewer.id):
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- queues
+
+
+async def queue_counts() -> dict[str, int]:
+    rows = await sql.fetch("SELECT queue, count(*) AS n FROM moderation_item WHERE status = 'open' GROUP BY queue")
+    counts = {q: 0 for q in QUEUES}
+    counts.update({r["queue"]: int(r["n"]) for r in rows})
+    return counts
+
+
+async def list_queue(queue: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    after = pagination.decode_cursor("modq", cursor)
+    after_t: datetime | None = None
+    after_id = 0
+    if after is not None:
+        try:
+            after_t = datetime.fromisoformat(str(after["t"]))
+            after_id = int(after["i"])
+            if after.get("q") != queue:
+                raise ValueError("other queue")
+        except (KeyError, ValueError, TypeError):
+            raise BadRequest("cursor: malformed or expired cursor; start again without one") from None
+    rows = await sql.fetch(
+        """
+        SELECT mi.id, mi.queue, mi.reasons, mi.target_type, mi.comment AS comment_id, mi.topic AS topic_id,
+               mi.created_at, mi.claimed_by, mi.claim_expires_at, mi.claim_expires_at > now() AS lease_live,
+               cu.handle AS claimer_handle, cu.role AS claimer_role
+          FROM moderation_item mi
+          LEFT JOIN forum_user cu ON cu.id = mi.claimed_by
+         WHERE mi.status = 'open' AND mi.queue = $1
+           AND ($2::timestamptz IS NULL OR (mi.created_at, mi.id) > ($2::timestamptz, $3::bigint))
+         ORDER BY mi.created_at, mi.id
+         LIMIT $4
+        """,
+        queue, after_t, after_id, limit + 1)
+    rows, more = pagination.page(rows, limit)
+    items = await item_dicts(rows)
+    next_cursor = None
+    if more and rows:
+        last = rows[-1]
+        next_cursor = pagination.encode_cursor("modq", {"q": queue, "t": last["created_at"].isoformat(),
+                                                        "i": last["id"]})
+    return {"items": items, "next_cursor": next_cursor}
+
+
+async def item_dicts(rows: Sequence[asyncpg.Record]) -> list[dict[str, Any]]:
+    """Queue items with their comment/topic, author summary and flags: a fixed number of queries."""
+    comment_ids = [r["comment_id"] for r in rows if r["comment_id"] is not None]
+    topic_ids = [r["topic_id"] for r in rows if r["topic_id"] is not None]
+    comments = await _comment_dicts(comment_ids)
+    topics = await _topic_dicts(topic_ids)
+    flags = await _open_flags(comment_ids)
+    author_ids = {c["author"]["id"] for c in comments.values() if c["author"] is not None}
+    author_ids |= {t["author"]["id"] for t in topics.values() if t["author"] is not None}
+    summaries = await author_summaries(sorted(author_ids))
+    out: list[dict[str, Any]] = []
+    for r in rows:
+        comment = comments.get(r["comment_id"]) if r["comment_id"] is not None else None
+        topic = topics.get(r["topic_id"]) if r["topic_id"] is not None else None
+        if comment is not None:
+            author = comment["author"]
+            topic_ref = {"id": comment["topic_id"], "slug": comment["topic_slug"], "title": comment["topic_title"]}
+        else:
+            author = topic["author"] if topic else None
+            topic_ref = topic
+        live = bool(r["lease_live"])
+        out.append({
+            "id": r["id"],
+            "queue": r["queue"],
+            "reasons": list(r["reasons"] or []),
+            "target_type": r["target_type"],
+            "comment": comment,
+            "topic": topic_ref,
+            "author_summary": summaries.get(author["id"]) if author else None,
+            "flags": flags.get(r["comment_id"], []) if r["comment_id"] is not None else [],
+            "claimed_by": _user_ref(r["claimed_by"], r["claimer_handle"], r["claimer_role"]) if live else None,
+            "claim_expires_at": r["claim_expires_at"] if live else None,
+            "created_at": r["created_at"],
+        })
+    return out
+
+
+async def _comment_dicts(ids: list[int]) -> dict[int, dict[str, Any]]:
+    if not ids:
+        return {}
+    rows = await sql.fetch(
+        """
+        SELECT c.id, c.topic AS topic_id, t.slug AS topic_slug, t.title AS topic_title, c.parent AS parent_id,
+               c.depth, c.kind, c.status, c.private, c.author AS author_id, u.handle AS author_handle,
+               u.role AS author_role, c.guest_name, c.author_badge, c.body, c.body_html, c.score, c.urgent,
+               c.accepted, c.question_status, c.reply_count, c.created_at, c.edited_at, c.first_published_at,
+               p.body AS parent_body, p.status AS parent_status
+          FROM comment c
+          JOIN topic t ON t.id = c.topic
+          LEFT JOIN forum_user u ON u.id = c.author
+          LEFT JOIN comment p ON p.id = c.parent
+         WHERE c.id = ANY($1::bigint[])
+        """,
+        ids)
+    out: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        author = (_user_ref(r["author_id"], r["author_handle"], r["author_role"])
+                  if r["author_handle"] is not None else None)
+        out[r["id"]] = {
+            "id": r["id"], "topic_id": r["topic_id"], "topic_slug": r["topic_slug"],
+            "topic_title": r["topic_title"], "parent_id": r["parent_id"], "depth": r["depth"],
+            "kind": r["kind"], "status": r["status"], "private": r["private"], "author": author,
+            "guest_name": r["guest_name"], "author_badge": r["author_badge"], "body": r["body"],
+            "body_html": r["body_html"], "score": r["score"], "urgent": r["urgent"], "accepted": r["accepted"],
+            "question_status": r["question_status"], "reply_count": r["reply_count"],
+            "created_at": r["created_at"], "edited_at": r["edited_at"],
+            "parent_excerpt": _excerpt(r["parent_body"]) if r["parent_status"] not in (None, "deleted") else None,
+        }
+    return out
+
+
+async def _topic_dicts(ids: list[int]) -> dict[int, dict[str, Any]]:
+    if not ids:
+        return {}
+    rows = await sql.fetch(
+        """
+        SELECT t.id, t.slug, t.kind, t.title, t.status, t.comments_mode, t.body, t.body_html, t.created_at,
+               t.author AS author_id, u.handle AS author_handle, u.role AS author_role
+          FROM topic t LEFT JOIN forum_user u ON u.id = t.author
+         WHERE t.id = ANY($1::int[])
+        """,
+        ids)
+    return {r["id"]: {
+        "id": r["id"], "slug": r["slug"], "kind": r["kind"], "title": r["title"], "status": r["status"],
+        "comments": r["comments_mode"], "body": r["body"], "body_html": r["body_html"],
+        "created_at": r["created_at"],
+        "author": (_user_ref(r["author_id"], r["author_handle"], r["author_role"])
+                   if r["author_handle"] is not None else None),
+    } for r in rows}
+
+
+async def _open_flags(comment_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    if not comment_ids:
+        return {}
+    rows = await sql.fetch(
+        'SELECT f.id, f.comment, f.reason, f.note, f.created_at, f."user" AS user_id, u.handle, u.role'
+        ' FROM flag f LEFT JOIN forum_user u ON u.id = f."user"'
+        " WHERE f.comment = ANY($1::bigint[]) AND f.resolved_at IS NULL ORDER BY f.id",
+        comment_ids)
+    out: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r["comment"], []).append({
+            "id": r["id"], "reason": r["reason"], "note": r["note"], "created_at": r["created_at"],
+            "user": _user_ref(r["user_id"], r["handle"], r["role"]) if r["handle"] is not None else None,
+        })
+    return out
+
+
+async def author_summaries(user_ids: list[int]) -> dict[int, dict[str, Any]]:
+    if not user_ids:
+        return {}
+    rows = await sql.fetch(
+        """
+        SELECT u.id, u.handle, u.role, u.status, u.created_at,
+               count(c.id) FILTER (WHERE c.status = 'published') AS published_count,
+               count(c.id) FILTER (WHERE c.status IN ('rejected', 'spam')) AS rejected_count,
+               count(c.id) FILTER (WHERE EXISTS (SELECT 1 FROM flag f WHERE f.comment = c.id)) AS flagged_count
+          FROM forum_user u
+          LEFT JOIN comment c ON c.author = u.id
+         WHERE u.id = ANY($1::int[])
+         GROUP BY u.id
+        """,
+        user_ids)
+    return {r["id"]: {
+        "id": r["id"], "handle": r["handle"], "role": r["role"], "status": r["status"],
+        "created_at": r["created_at"], "published_count": int(r["published_count"]),
+        "rejected_count": int(r["rejected_count"]), "flagged_count": int(r["flagged_count"]),
+    } for r in rows}
+
+
+# ---------------------------------------------------------------- claims
+
+
+def _state(row: asyncpg.Record | dict[str, Any], claimer: dict[str, Any] | None, **extra: Any) -> dict[str, Any]:
+    return {"id": row["id"], "queue": row["queue"], "status": row["status"], "target_type": row["target_type"],
+            "comment_id": row["comment"], "topic_id": row["topic"], "claimed_by": claimer,
+            "claim_expires_at": row["claim_expires_at"] if claimer else None, **extra}
+
+
+async def _refusal(item_id: int, viewer: Viewer) -> DomainError:
+    """Why a claim or decision on `item_id` cannot go ahead."""
+    row = await sql.fetchrow(
+        "SELECT mi.status, mi.claimed_by, mi.claim_expires_at, u.handle"
+        " FROM moderation_item mi LEFT JOIN forum_user u ON u.id = mi.claimed_by WHERE mi.id = $1", item_id)
+    if row is None:
+        return NotFound("No such moderation item.")
+    if row["status"] != "open":
+        return Conflict("This item has been decided already.")
+    until = row["claim_expires_at"].astimezone(timezone.utc).strftime("%H:%M:%S") if row["claim_expires_at"] else "?"
+    return Conflict(f"Another moderator ({row['handle'] or 'someone'}) holds this item until {until} UTC.",
+                    claimed_by=row["claimed_by"])
+
+
+async def claim(viewer: Viewer, item_id: int) -> dict[str, Any]:
+    """A 5-minute lease; the conditional UPDATE lets exactly one of racing moderators win."""
+    row = await sql.fetchrow(
+        """
+        UPDATE moderation_item
+           SET claimed_by = $2, claim_expires_at = clock_timestamp() + make_interval(mins => $3)
+         WHERE id = $1 AND status = 'open'
+           AND (claimed_by IS NULL OR claimed_by = $2 OR claim_expires_at IS NULL OR claim_expires_at <= now())
+        RETURNING id, queue, status, target_type, comment, topic, claim_expires_at
+        """,
+        item_id, viewer.id, LEASE_MINUTES)
+    if row is None:
+        raise await _refusal(item_id, viewer)
+    return _state(row, viewer.public())
+
+
+async def release(viewer: Viewer, item_id: int) -> dict[str, Any]:
+    row = await sql.fetchrow(
+        """
+        UPDATE moderation_item SET claimed_by = NULL, claim_expires_at = NULL
+         WHERE id = $1 AND status = 'open'
+           AND (claimed_by IS NULL OR claimed_by = $2 OR claim_expires_at <= now())
+        RETURNING id, queue, status, target_type, comment, topic, claim_expires_at
+        """,
+        item_id, viewer.id)
+    if row is None:
+        raise await _refusal(item_id, viewer)
+    return _state(row, None)
+
+
+# ---------------------------------------------------------------- decisions
+
+
+def _check_decision_input(action: str, reason: str | None, body: str | None) -> None:
+    if action in ("reject", "spam") and not reason:
+        raise BadRequest(f"reason: a reason is required to {'reject' if action == 'reject' else 'mark as spam'};"
+                         " the author is told it.")
+    if action == "edit_approve" and not (body or "").strip():
+        raise BadRequest("body: edit_approve needs the edited body.")
+
+
+async def decide(viewer: Viewer, item_id: int, action: str, reason: str | None = None, body: str | None = None,
+                 suspend_days: int | None = None) -> dict[str, Any]:
+    reason = (reason or "").strip() or None
+    _check_decision_input(action, reason, body)
+    async with sql.transaction():
+        return await _decide(viewer, item_id, action, reason, body, suspend_days)
+
+
+async def _decide(viewer: Viewer, item_id: int, action: str, reason: str | None, body: str | None,
+                  suspend_days: int | None) -> dict[str, Any]:
+    item = await sql.fetchrow(
+        "SELECT id, queue, status, target_type, comment, topic, claimed_by, claim_expires_at,"
+        " claim_expires_at > now() AS lease_live FROM moderation_item WHERE id = $1 FOR UPDATE", item_id)
+    if item is None:
+        raise NotFound("No such moderation item.")
+    if item["status"] != "open":
+        raise Conflict("This item has been decided already.")
+    if item["claimed_by"] is not None and item["claimed_by"] != viewer.id and item["lease_live"]:
+        raise await _refusal(item_id, viewer)
+    if action == "dismiss" and item["queue"] == "pending":
+        raise BadRequest("action: dismiss settles flags and alerts (reported or urgent items); "
+                         "approve or reject a held post.")
+    if item["target_type"] == "comment":
+        outcome = await _decide_comment(viewer, item, action, reason, body)
+    else:
+        outcome = await _decide_topic(viewer, item, action, reason, body)
+    await sql.execute(
+        "UPDATE moderation_item SET status = 'decided', decision = $2, decision_reason = $3, decided_by = $4,"
+        " decided_at = clock_timestamp(), claimed_by = NULL, claim_expires_at = NULL WHERE id = $1",
+        item_id, action, reason, viewer.id)
+    details: dict[str, Any] = {"item_id": item_id, "queue": item["queue"],
+                               "status": {"before": outcome["before"], "after": outcome["after"]}}
+    if outcome["closed"]:
+        details["closed_item_ids"] = outcome["closed"]
+    if outcome.get("flags_resolved"):
+        details["flags_resolved"] = outcome["flags_resolved"]
+    if action == "edit_approve":
+        details["body_replaced"] = True
+    target_id = item["comment"] if item["target_type"] == "comment" else item["topic"]
+    await audit.write(viewer.id, action, item["target_type"], target_id, reason, details)
+    if suspend_days is not None and outcome["author"] is not None:
+        await suspend_user(viewer, outcome["author"], suspend_days,
+                           reason or "suspended with a moderation decision", item_id=item_id)
+    decided = await sql.fetchrow(
+        "SELECT id, queue, status, target_type, comment, topic, claim_expires_at, decision, decision_reason,"
+        " decided_at FROM moderation_item WHERE id = $1", item_id)
+    assert decided is not None
+    return _state(decided, None, decision=decided["decision"], decision_reason=decided["decision_reason"],
+                  decided_at=decided["decided_at"], target_status=outcome["after"],
+                  closed_item_ids=outcome["closed"])
+
+
+async def _close_others(item: asyncpg.Record, queues: Sequence[str], action: str, reason: str | None,
+                        viewer: Viewer) -> list[int]:
+    column = "comment" if item["target_type"] == "comment" else "topic"
+    rows = await sql.fetch(
+        f"UPDATE moderation_item SET status = 'decided', decision = $3, decision_reason = $4, decided_by = $5,"
+        f" decided_at = clock_timestamp(), claimed_by = NULL, claim_expires_at = NULL"
+        f" WHERE {column} = $1 AND status = 'open' AND id <> $2 AND queue = ANY($6::varchar[]) RETURNING id",
+        item[column], item["id"], action, reason, viewer.id, list(queues))
+    return sorted(r["id"] for r in rows)
+
+
+async def _resolve_flags(comment_id: int) -> int:
+    status = await sql.execute(
+        "UPDATE flag SET resolved_at = clock_timestamp() WHERE comment = $1 AND resolved_at IS NULL", comment_id)
+    return sql.rowcount(status)
+
+
+async def _decide_comment(viewer: Viewer, item: asyncpg.Record, action: str, reason: str | None,
+                          body: str | None) -> dict[str, Any]:
+    from forum.comments import visibility
+    from forum.notifications.services import notify
+
+    comment_id = item["comment"]
+    c = await sql.fetchrow(
+        "SELECT id, topic, status, author, first_published_at FROM comment WHERE id = $1 FOR UPDATE", comment_id)
+    if c is None:
+        raise NotFound("The comment of this item no longer exists.")
+    before = c["status"]
+    closed: list[int] = []
+    flags_resolved = 0
+    own_queue = [item["queue"]]
+    if action in ("approve", "edit_approve"):
+        if action == "edit_approve":
+            assert body is not None
+            await policy.evaluate_edit(body, viewer)
+            await visibility.replace_body(comment_id, body, editor_id=viewer.id)
+        if before == "pending":
+            await visibility.publish(comment_id, actor_id=viewer.id)
+        flags_resolved = await _resolve_flags(comment_id)
+        closed = await _close_others(item, ["pending", "reported", *own_queue], action, reason, viewer)
+    elif action in ("reject", "spam"):
+        if before in ("published", "pending"):
+            await visibility.reject(comment_id, "rejected" if action == "reject" else "spam")
+        flags_resolved = await _resolve_flags(comment_id)
+        queues = list(QUEUES) if action == "spam" else ["pending", "reported", *own_queue]
+        closed = await _close_others(item, queues, action, reason, viewer)
+        await notify(c["author"], "moderation", comment_id=comment_id, topic_id=c["topic"], actor_id=viewer.id,
+                     reason=reason)
+        if action == "spam" and c["author"] is not None:
+            await _mark_author_for_review(c["author"], comment_id)
+    else:  # dismiss: the flags (or the alert) were unfounded
+        if item["queue"] == "reported":
+            flags_resolved = await _resolve_flags(comment_id)
+            held_by_rules = await sql.fetchval(
+                "SELECT 1 FROM moderation_item WHERE comment = $1 AND queue = 'pending' AND status = 'open'",
+                comment_id)
+            if before == "pending" and c["first_published_at"] is not None and not held_by_rules:
+                await visibility.publish(comment_id, actor_id=viewer.id)
+    after = await sql.fetchval("SELECT status FROM comment WHERE id = $1", comment_id)
+    return {"before": before, "after": after, "closed": closed, "author": c["author"],
+            "flags_resolved": flags_resolved}
+
+
+async def _mark_author_for_review(author_id: int, except_comment: int) -> None:
+    """A spammer's other open items get the reason `author_spam`, so moderators look again."""
+    await sql.execute(
+        """
+        UPDATE moderation_item SET reasons = reasons || ARRAY['author_spam']::varchar[]
+         WHERE status = 'open' AND NOT ('author_spam' = ANY(reasons))
+           AND (comment IN (SELECT id FROM comment WHERE author = $1 AND id <> $2)
+                OR topic IN (SELECT id FROM topic WHERE author = $1))
+        """,
+        author_id, except_comment)
+    # Their other held comments that have no item yet stay held; published ones get a look too.
+    rows = await sql.fetch(
+        "SELECT id FROM comment WHERE author = $1 AND id <> $2 AND status = 'published'"
+        " AND created_at > now() - interval '7 days' ORDER BY id DESC LIMIT 50", author_id, except_comment)
+    for r in rows:
+        await open_item("reported", comment_id=r["id"], reasons=["author_spam"])
+
+
+async def _decide_topic(viewer: Viewer, item: asyncpg.Record, action: str, reason: str | None,
+                        body: str | None) -> dict[str, Any]:
+    from forum.markup import render_markdown
+    from forum.notifications.services import notify
+
+    topic_id = item["topic"]
+    t = await sql.fetchrow("SELECT id, status, author FROM topic WHERE id = $1 FOR UPDATE", topic_id)
+    if t is None:
+        raise NotFound("The topic of this item no longer exists.")
+    before = t["status"]
+    closed: list[int] = []
+    own_queue = [item["queue"]]
+    if action in ("approve", "edit_approve"):
+        if action == "edit_approve":
+            assert body is not None
+            await policy.evaluate_edit(body, viewer)
+            await sql.execute("UPDATE topic SET body = $2, body_html = $3, updated_at = now() WHERE id = $1",
+                              topic_id, body, render_markdown(body))
+        if before == "pending":
+            await sql.execute("UPDATE topic SET status = 'published', updated_at = now() WHERE id = $1", topic_id)
+        await events.topic_changed(topic_id)
+        closed = await _close_others(item, ["pending", "reported", *own_queue], action, reason, viewer)
+    elif action in ("reject", "spam"):
+        if before in ("published", "pending"):
+            await sql.execute("UPDATE topic SET status = $2, updated_at = now() WHERE id = $1", topic_id,
+                              "rejected" if action == "reject" else "spam")
+            await events.topic_changed(topic_id)
+        queues = list(QUEUES) if action == "spam" else ["pending", "reported", *own_queue]
+        closed = await _close_others(item, queues, action, reason, viewer)
+        await notify(t["author"], "moderation", comment_id=None, topic_id=topic_id, actor_id=viewer.id,
+                     reason=reason)
+    after = await sql.fetchval("SELECT status FROM topic WHERE id = $1", topic_id)
+    return {"before": before, "after": after, "closed": closed, "author": t["author"]}
+
+
+async def bulk_decide(viewer: Viewer, item_ids: list[int], action: str, reason: str | None) -> list[dict[str, Any]]:
+    """One result per item; each decision is its own transaction (one failure spoils no other)."""
+    reason = (reason or "").strip() or None
+    _check_decision_input(action, reason, None)
+    results: list[dict[str, Any]] = []
+    for item_id in dict.fromkeys(item_ids):
+        try:
+            state = await decide(viewer, item_id, action, reason)
+        except DomainError as exc:
+            results.append({"item_id": item_id, "status_code": exc.status_code, "ok": False, "detail": exc.detail})
+        else:
+            results.append({"item_id": item_id, "status_code": 200, "ok": True, "item": state})
+    return results
+
+
+# ---------------------------------------------------------------- suspensions
+
+
+async def _target_user(actor: Viewer, user_id: int) -> asyncpg.Record:
+    row = await sql.fetchrow(
+        "SELECT id, role, status, suspended_until FROM forum_user WHERE id = $1 FOR UPDATE", user_id)
+    if row is None or row["status"] == "erased":
+        raise NotFound("No such user.")
+    if row["id"] == actor.id:
+        raise Forbidden("You cannot suspend or lift your own account.")
+    if row["role"] == "admin" or (RANK[row["role"]] >= RANK[actor.role] and not actor.is_admin):
+        raise Forbidden(f"A {actor.role} cannot suspend a {row['role']}.")
+    return row
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(timezone.utc).isoformat() if value is not None else None
+
+
+async def suspend_user(actor: Viewer, user_id: int, days: int | None, reason: str,
+                       item_id: int | None = None) -> dict[str, Any]:
+    async with sql.transaction():
+        target = await _target_user(actor, user_id)
+        row = await sql.fetchrow(
+            "UPDATE forum_user SET status = 'suspended', suspension_reason = $3,"
+            " suspended_until = CASE WHEN $2::int IS NULL THEN NULL ELSE now() + make_interval(days => $2::int) END"
+            " WHERE id = $1 RETURNING id, status, suspended_until",
+            user_id, days, reason)
+        assert row is not None
+        details: dict[str, Any] = {
+            "days": days, "until": _iso(row["suspended_until"]),
+            "before": {"status": target["status"], "until": _iso(target["suspended_until"])},
+        }
+        if item_id is not None:
+            details["item_id"] = item_id
+        await audit.write(actor.id, "suspend", "user", user_id, reason, details)
+    return {"id": row["id"], "status": row["status"], "suspended_until": row["suspended_until"]}
+
+
+async def unsuspend_user(actor: Viewer, user_id: int, reason: str | None) -> dict[str, Any]:
+    async with sql.transaction():
+        target = await _target_user(actor, user_id)
+        if target["status"] != "suspended":
+            raise Conflict("This account is not suspended.")
+        row = await sql.fetchrow(
+            "UPDATE forum_user SET status = 'active', suspended_until = NULL, suspension_reason = NULL"
+            " WHERE id = $1 RETURNING id, status, suspended_until", user_id)
+        assert row is not None
+        await audit.write(actor.id, "unsuspend", "user", user_id, reason,
+                          {"before": {"status": "suspended", "until": _iso(target["suspended_until"])}})
+    return {"id": row["id"], "status": row["status"], "suspended_until": None}
+
+
+async def expire_suspensions() -> int:
+    """Suspensions whose date has passed end (the guards already let them through)."""
+    async with sql.transaction():
+        rows = await sql.fetch(
+            "UPDATE forum_user SET status = 'active', suspended_until = NULL, suspension_reason = NULL"
+            " WHERE status = 'suspended' AND suspended_until <= now() RETURNING id")
+        for r in rows:
+            await audit.write(None, "suspension_expired", "user", r["id"], None, {})
+    return len(rows)
+
+
+async def user_view(user_id: int) -> dict[str, Any]:
+    row = await sql.fetchrow(
+        """
+        SELECT u.id, u.handle, u.role, u.status, u.suspended_until, u.suspension_reason, u.created_at,
+               count(c.id) FILTER (WHERE c.status = 'published') AS published_count,
+               count(c.id) FILTER (WHERE c.status IN ('rejected', 'spam')) AS rejected_count,
+               count(c.id) FILTER (WHERE c.status = 'pending') AS pending_count,
+               count(c.id) FILTER (WHERE EXISTS (SELECT 1 FROM flag f WHERE f.comment = c.id)) AS flagged_count,
+               (SELECT count(*) FROM flag f JOIN comment fc ON fc.id = f.comment WHERE fc.author = u.id)
+                   AS flags_received
+          FROM forum_user u LEFT JOIN comment c ON c.author = u.id
+         WHERE u.id = $1
+         GROUP BY u.id
+        """,
+        user_id)
+    if row is None:
+        raise NotFound("No such user.")
+    status = row["status"]
+    until = row["suspended_until"]
+    if status == "suspended" and until is not None and until <= datetime.now(timezone.utc):
+        status = "active"  # ended by itself; the periodic sweep will write it down
+    recent = await sql.fetch(
+        "SELECT c.id, t.slug AS topic_slug, c.status, c.body_html, c.created_at"
+        " FROM comment c JOIN topic t ON t.id = c.topic WHERE c.author = $1"
+        " ORDER BY c.created_at DESC, c.id DESC LIMIT 20", user_id)
+    return {
+        "id": row["id"], "handle": row["handle"], "role": row["role"], "status": status,
+        "suspended_until": until if status == "suspended" else None,
+        "suspension_reason": row["suspension_reason"] if status == "suspended" else None,
+        "created_at": row["created_at"],
+        "published_count": int(row["published_count"]), "rejected_count": int(row["rejected_count"]),
+        "pending_count": int(row["pending_count"]), "flagged_count": int(row["flagged_count"]),
+        "flags_received": int(row["flags_received"]),
+        "recent_comments": [dict(r) for r in recent],
+    }
+
+
+# ---------------------------------------------------------------- rules
+
+
+RULE_LISTS = ("banned_words", "suspect_words", "crisis_words")
+RULE_SCALARS = ("max_links_untrusted", "trusted_after_approved", "flag_hide_threshold", "edit_window_minutes",
+                "premoderate_all", "crisis_message")
+
+
+async def get_rules() -> dict[str, Any]:
+    row = await sql.fetchrow(
+        "SELECT r.banned_words, r.suspect_words, r.crisis_words, r.max_links_untrusted, r.trusted_after_approved,"
+        " r.flag_hide_threshold, r.edit_window_minutes, r.premoderate_all, r.crisis_message, r.updated_at,"
+        " r.updated_by, u.handle, u.role FROM moderation_rules r LEFT JOIN forum_user u ON u.id = r.updated_by"
+        " LIMIT 1")
+    assert row is not None, "moderation_rules has no row: run the migrations"
+    out = {k: row[k] for k in (*RULE_LISTS, *RULE_SCALARS)}
+    for k in RULE_LISTS:
+        out[k] = list(out[k] or [])
+    out["updated_at"] = row["updated_at"]
+    out["updated_by"] = _user_ref(row["updated_by"], row["handle"], row["role"]) if row["handle"] else None
+    return out
+
+
+def _clean_words(field: str, words: list[str]) -> list[str]:
+    seen: set[tuple[str, ...]] = set()
+    out: list[str] = []
+    for i, raw in enumerate(words):
+        entry = " ".join(raw.split())
+        if not entry:
+            continue
+        key = tuple(tokens(entry))
+        if not key:
+            raise BadRequest(f"{field}: entry {i + 1} ({entry[:40]!r}) has no letters or digits to match.")
+        if key not in seen:
+            seen.add(key)
+            out.append(entry)
+    return out
+
+
+async def put_rules(actor: Viewer, data: dict[str, Any]) -> dict[str, Any]:
+    new = dict(data)
+    for field in RULE_LISTS:
+        new[field] = _clean_words(field, list(new[field]))
+    new["crisis_message"] = new["crisis_message"].strip()
+    async with sql.transaction():
+        await sql.execute("SELECT 1 FROM moderation_rules FOR UPDATE")
+        before = await get_rules()
+        await sql.execute(
+            "UPDATE moderation_rules SET banned_words = $1, suspect_words = $2, crisis_words = $3,"
+            " max_links_untrusted = $4, trusted_after_approved = $5, flag_hide_threshold = $6,"
+            " edit_window_minutes = $7, premoderate_all = $8, crisis_message = $9,"
+            " updated_at = clock_timestamp(), updated_by = $10",
+            new["banned_words"], new["suspect_words"], new["crisis_words"], new["max_links_untrusted"],
+            new["trusted_after_approved"], new["flag_hide_threshold"], new["edit_window_minutes"],
+            new["premoderate_all"], new["crisis_message"], actor.id)
+        changes: dict[str, Any] = {}
+        for field in RULE_LISTS:
+            old_set, new_set = set(before[field]), set(new[field])
+            added, removed = sorted(new_set - old_set), sorted(old_set - new_set)
+            if added or removed:
+                changes[field] = {"added": added, "removed": removed,
+                                  "count": {"before": len(before[field]), "after": len(new[field])}}
+        for field in RULE_SCALARS:
+            if before[field] != new[field]:
+                changes[field] = {"before": before[field], "after": new[field]}
+        await audit.write(actor.id, "rules_update", "rules", None, None, {"changes": changes})
+        return await get_rules()
+
+
+# ---------------------------------------------------------------- the log
+
+
+async def audit_log(limit: int, cursor: str | None, actor_id: int | None, target_id: int | None,
+                    action: str | None, target_type: str | None) -> dict[str, Any]:
+    after = pagination.decode_cursor("modlog", cursor)
+    before_id = None
+    if after is not None:
+        try:
+            before_id = int(after["i"])
+        except (KeyError, ValueError, TypeError):
+            raise BadRequest("cursor: malformed or expired cursor; start again without one") from None
+    rows = await sql.fetch(
+        """
+        SELECT a.id, a.actor_id, u.handle, u.role, a.action, a.target_type, a.target_id, a.reason, a.details,
+               a.created_at
+          FROM audit_log a LEFT JOIN forum_user u ON u.id = a.actor_id
+         WHERE ($1::bigint IS NULL OR a.id < $1)
+           AND ($2::bigint IS NULL OR a.actor_id = $2)
+           AND ($3::bigint IS NULL OR a.target_id = $3)
+           AND ($4::text IS NULL OR a.action = $4)
+           AND ($5::text IS NULL OR a.target_type = $5)
+         ORDER BY a.id DESC
+         LIMIT $6
+        """,
+        before_id, actor_id, target_id, action, target_type, limit + 1)
+    rows, more = pagination.page(rows, limit)
+    import json
+
+    items = [{
+        "id": r["id"], "actor": _user_ref(r["actor_id"], r["handle"], r["role"]), "actor_id": r["actor_id"],
+        "action": r["action"], "target_type": r["target_type"], "target_id": r["target_id"], "reason": r["reason"],
+        "details": json.loads(r["details"]) if isinstance(r["details"], str) else (r["details"] or {}),
+        "created_at": r["created_at"],
+    } for r in rows]
+    next_cursor = pagination.encode_cursor("modlog", {"i": rows[-1]["id"]}) if more and rows else None
+    return {"items": items, "next_cursor": next_cursor}

@@ -59,6 +59,7 @@ class Flag(Table, tablename="flag"):
     reason = Varchar(length=32)
     note = Varchar(length=500, null=True)
     created_at = Timestamptz(default=TimestamptzNow())
+    resolved_at = Timestamptz(null=True, default=None)  # set by the decision that settled it
 
 
 class AuditLog(Table, tablename="audit_log"):
