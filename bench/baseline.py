@@ -20,12 +20,10 @@ DESCENDANTS = 100
 
 # One round trip: the topic by slug, its roots page, and each root's first descendants.
 PAGE_SQL = """
-WITH t AS (
-    SELECT id, slug FROM topic WHERE slug = $1 AND status = 'published'
-), roots AS (
-    SELECT c.* FROM comment c, t
-     WHERE c.topic = t.id AND c.parent IS NULL AND NOT c.private
-       AND c.status IN ('published', 'deleted')
+WITH roots AS (
+    SELECT c.* FROM comment c
+     WHERE c.topic = (SELECT id FROM topic WHERE slug = $1 AND status = 'published')
+       AND c.parent IS NULL AND NOT c.private AND c.status IN ('published', 'deleted')
      ORDER BY c.created_at, c.id
      LIMIT $2
 ), page AS (
@@ -43,7 +41,7 @@ WITH t AS (
 SELECT p.id, p.parent, p.root_id, p.path, p.depth, p.kind, p.status, p.private, p.guest_name,
        p.author_badge, p.body_html, p.score, p.accepted, p.question_status, p.reply_count,
        p.created_at, p.edited_at, u.id AS author_id, u.handle AS author_handle, u.role AS author_role,
-       (SELECT slug FROM t) AS topic_slug
+       $1::text AS topic_slug
   FROM page p LEFT JOIN forum_user u ON u.id = p.author
  ORDER BY p.root_id, p.ord_root, p.path
 """

@@ -18,10 +18,11 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import asyncpg
 import httpx
@@ -139,18 +140,81 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def wrk(ctx: Context, url: str, **kw: Any) -> dict[str, Any]:
+def wrk(ctx: Context, url: str, *, profile: tuple[str, Server] | None = None, **kw: Any) -> dict[str, Any]:
     warm = min(1.0, ctx.duration / 4)
     if warm >= 0.5 and kw.get("script", "get.lua") == "get.lua":
         run_wrk(url, duration=1, **kw)  # warm-up (connections, caches); not counted
+    if profile is not None and profile[0] in ctx.args.profile:
+        with py_spy(ctx, profile[0], profile[1]):
+            return run_wrk(url, duration=ctx.duration, **kw)
     return run_wrk(url, duration=ctx.duration, **kw)
+
+
+@contextmanager
+def py_spy(ctx: Context, name: str, srv: Server) -> Iterator[None]:
+    """Sample the serving process with py-spy while the load runs: a flame graph (SVG) and a
+    text summary (own time and total time per function) in the data folder."""
+    exe = shutil.which("py-spy")
+    pids = srv.worker_pids()
+    if exe is None or not pids:
+        ctx.notes.append(f"profile {name}: py-spy not installed or no worker found")
+        yield
+        return
+    raw = ctx.data_dir / f"profile-{name}.txt"
+    svg = ctx.data_dir / f"profile-{name}.svg"
+    secs = str(max(1, int(ctx.duration)))
+    procs = [subprocess.Popen([exe, "record", "-p", str(pids[0]), "-d", secs, "-r", "250", "-f", fmt, "-o", str(out)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for fmt, out in (("raw", raw), ("flamegraph", svg))]
+    try:
+        yield
+    finally:
+        for p in procs:
+            try:
+                p.wait(ctx.duration + 30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    if raw.exists():
+        summary = summarize_profile(raw)
+        (ctx.data_dir / f"profile-{name}-summary.txt").write_text(summary)
+        ctx.notes.append(f"profile {name}: {svg} and {raw} (summary: profile-{name}-summary.txt)")
+        print(f"--- profile of scenario {name}\n{summary}", file=sys.stderr)
+
+
+def summarize_profile(raw: Path, top: int = 25) -> str:
+    """From py-spy's collapsed stacks: the functions with the most own and total samples."""
+    own: dict[str, int] = {}
+    total: dict[str, int] = {}
+    n = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        c = int(count)
+        n += c
+        frames = stack.split(";")
+        seen = set()
+        for f in frames:
+            key = re.sub(r":\d+\)", ")", f)  # one row per function, not per line
+            if key not in seen:
+                total[key] = total.get(key, 0) + c
+                seen.add(key)
+        leaf = re.sub(r":\d+\)", ")", frames[-1])
+        own[leaf] = own.get(leaf, 0) + c
+    if not n:
+        return "no samples"
+    lines = [f"{n} samples", "", "own time:"]
+    lines += [f"  {v / n * 100:5.1f}%  {k}" for k, v in sorted(own.items(), key=lambda kv: -kv[1])[:top]]
+    lines += ["", "total time (self + callees):"]
+    lines += [f"  {v / n * 100:5.1f}%  {k}" for k, v in sorted(total.items(), key=lambda kv: -kv[1])[:top * 2]]
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- scenarios
 
 
 def scenario_health(ctx: Context, srv: Server) -> None:
-    w = wrk(ctx, srv.url + "/health", connections=CONNECTIONS)
+    w = wrk(ctx, srv.url + "/health", connections=CONNECTIONS, profile=("health", srv))
     ctx.rows.append(Row.from_wrk("0 GET /health (framework + SELECT 1)", w, note="reference, no target"))
 
 
@@ -164,7 +228,7 @@ def scenario_1(ctx: Context, srv: Server) -> None:
     if r.status_code != 200:
         ctx.rows.append(Row.unavailable(name, f"probe answered {r.status_code}", target))
         return
-    w = wrk(ctx, thread_url(srv, "bench-hot"), connections=CONNECTIONS)
+    w = wrk(ctx, thread_url(srv, "bench-hot"), connections=CONNECTIONS, profile=("1", srv))
     ctx.s1_rps = w["rps"]
     ratio = w["rps"] / ctx.base["rps"] if ctx.base else None
     ok = ratio is not None and ratio >= 1.0 and (w["p99_ms"] or 1e9) < 50 and w["errors"] == 0
@@ -237,10 +301,10 @@ def _probe_post(srv: Server, token: str, slug: str, body: str) -> tuple[int, dic
     return r.status_code, data
 
 
-def _post_load(ctx: Context, srv: Server, body_file: Path) -> dict[str, Any]:
-    return run_wrk(thread_url(srv, "bench-post"), duration=ctx.duration, connections=POST_CONNECTIONS,
-                   script="post.lua", env={"BENCH_AUTH": ctx.seeded.tokens["bench_poster"],
-                                           "BENCH_BODY_FILE": str(body_file)})
+def _post_load(ctx: Context, srv: Server, body_file: Path, profile: str | None = None) -> dict[str, Any]:
+    return wrk(ctx, thread_url(srv, "bench-post"), connections=POST_CONNECTIONS, script="post.lua",
+               env={"BENCH_AUTH": ctx.seeded.tokens["bench_poster"], "BENCH_BODY_FILE": str(body_file)},
+               profile=(profile, srv) if profile else None)
 
 
 def _render_ms(body: str) -> float | None:
@@ -267,7 +331,7 @@ def scenario_4(ctx: Context, srv: Server, body: str, body_file: Path) -> None:
         ctx.rows.append(Row.unavailable(name, f"probe POST answered {code}: {str(data)[:80]}", target))
         return
     status = data.get("status")
-    w = _post_load(ctx, srv, body_file)
+    w = _post_load(ctx, srv, body_file, profile="4")
     render = _render_ms(body)
     share = ""
     if render is not None and w["rps"]:
@@ -617,12 +681,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("BENCH_DATA_DIR", "/tmp/forum-bench")),
                    help="embedded PostgreSQL and server logs (default /tmp/forum-bench)")
     p.add_argument("--write-results", action="store_true", help="write bench/RESULTS.md")
-    p.add_argument("--keep-going", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--profile", default="", help="comma-separated scenarios (health,1,4) to sample with py-spy")
     args = p.parse_args(argv)
     args.only = {s.strip() for s in args.only.split(",") if s.strip()}
     unknown = args.only - set(ALL)
     if unknown:
         p.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    args.profile = {s.strip() for s in args.profile.split(",") if s.strip()}
     if args.quick:
         args.duration = 2.0
     return args
