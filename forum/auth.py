@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
@@ -23,6 +24,7 @@ from forum.errors import Forbidden, Unauthorized
 ROLES = ("reader", "coach", "moderator", "admin")
 RANK = {role: i for i, role in enumerate(ROLES)}
 _STATE_KEY = "viewer"
+_session_days = 30
 _idle_days = 7
 _MISSING = object()
 
@@ -66,6 +68,17 @@ def set_idle_days(days: int) -> None:
     _idle_days = days
 
 
+def set_session_days(days: int) -> None:
+    """Absolute session lifetime (settings.session_days; set at start-up by accounts)."""
+    global _session_days
+    _session_days = days
+
+
+def session_lifetimes() -> tuple[int, int]:
+    """(absolute days, idle days) for new sessions."""
+    return _session_days, _idle_days
+
+
 def hash_token(token: str) -> str:
     """Sessions store only this (SHA-256 of a 256-bit random token: no salt needed)."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
@@ -107,8 +120,9 @@ async def resolve_viewer(connection: ASGIConnection[Any, Any, Any, Any]) -> View
         if (datetime.now(timezone.utc) - row["last_seen_at"]).total_seconds() > 300:
             # Sliding idle expiry, written at most every five minutes per session.
             await sql.execute(
-                "UPDATE user_session SET last_seen_at = now(), idle_expires_at = now() + $2 * interval '1 day'"
-                " WHERE id = $1", row["session_id"], _idle_days)
+                "UPDATE user_session SET last_seen_at = now(),"
+                " idle_expires_at = LEAST(expires_at, now() + $2 * interval '1 day') WHERE id = $1",
+                row["session_id"], _idle_days)
     connection.scope.setdefault("state", {})[_STATE_KEY] = viewer  # type: ignore[typeddict-item]
     return viewer
 
@@ -175,18 +189,18 @@ requires_admin = _requires_role("admin")
 # ---------------------------------------------------------------- dependencies
 
 
-async def provide_viewer(request: Any) -> Viewer | None:
+async def provide_viewer(request: Request[Any, Any, Any]) -> Viewer | None:
     return await resolve_viewer(request)
 
 
-async def provide_user(request: Any) -> Viewer:
+async def provide_user(request: Request[Any, Any, Any]) -> Viewer:
     viewer = await resolve_viewer(request)
     if viewer is None:
         raise Unauthorized("Sign in to do this.")
     return viewer
 
 
-async def provide_client_ip(request: Any) -> str:
+async def provide_client_ip(request: Request[Any, Any, Any]) -> str:
     return client_ip(request)
 
 

@@ -1,5 +1,92 @@
-"""HTTP routes of this domain (filled in by the domain's issue)."""
+"""HTTP routes of accounts: register, login, logout, the caller's account, profiles, roles."""
+
+from __future__ import annotations
 
 from typing import Any
 
-ROUTES: list[Any] = []
+from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from forum.accounts import services
+from forum.accounts.schemas import (
+    AdminUserOut,
+    AuthOut,
+    ExportOut,
+    LoginIn,
+    MeOut,
+    MePatch,
+    ProfileOut,
+    RegisterIn,
+    RoleChangeIn,
+)
+from forum.auth import Viewer, requires_admin, requires_user
+from forum.pagination import Id
+
+
+class AuthController(Controller):
+    path = "/api/auth"
+    tags = ["accounts"]
+
+    @post("/register", operation_id="register_user", status_code=HTTP_201_CREATED)
+    async def register_user(self, data: JSONBody[RegisterIn], client_ip: NamedDependency[str]) -> AuthOut:
+        """Create an account (role `reader`) and sign in. Email is optional."""
+        return await services.register(data.handle, data.password, data.email, client_ip)
+
+    @post("/login", operation_id="login_user", status_code=HTTP_200_OK)
+    async def login_user(self, data: JSONBody[LoginIn], client_ip: NamedDependency[str]) -> AuthOut:
+        """Sign in with handle or email. One 401 message for an unknown login and a wrong password."""
+        return await services.login(data.login, data.password, client_ip)
+
+    @post("/logout", operation_id="logout_user", status_code=HTTP_204_NO_CONTENT, guards=[requires_user])
+    async def logout_user(self, user: NamedDependency[Viewer]) -> None:
+        """Revoke the token of this request (other sessions stay signed in)."""
+        await services.logout(user)
+
+
+class MeController(Controller):
+    path = "/api/me"
+    tags = ["accounts"]
+    guards = [requires_user]
+
+    @get("/", operation_id="get_me")
+    async def get_me(self, user: NamedDependency[Viewer]) -> MeOut:
+        """The caller's own account, with their email address."""
+        return await services.get_me(user)
+
+    @patch("/", operation_id="update_me")
+    async def update_me(self, user: NamedDependency[Viewer], data: JSONBody[MePatch]) -> MeOut:
+        """Change handle, email, password (both need `current_password`) or `notify_email`.
+        A password change signs out every other session."""
+        return await services.update_me(user, data)
+
+    @delete("/", operation_id="delete_me", status_code=HTTP_204_NO_CONTENT)
+    async def delete_me(self, user: NamedDependency[Viewer]) -> None:
+        """Erase the account: sessions, email and handle, own comments (tombstones where replied to),
+        votes, flags and notifications."""
+        await services.erase_account(user)
+
+    @get("/export", operation_id="export_me")
+    async def export_me(self, user: NamedDependency[Viewer]) -> ExportOut:
+        """Everything stored about the caller, as JSON."""
+        return await services.export_me(user)
+
+
+class UsersController(Controller):
+    path = "/api"
+    tags = ["accounts"]
+
+    @get("/users/{user_id:int}", operation_id="get_user_profile")
+    async def get_user_profile(self, user_id: Id) -> ProfileOut:
+        """Public profile; 404 for an unknown or erased account."""
+        return await services.get_profile(user_id)
+
+    @patch("/admin/users/{user_id:int}", operation_id="update_user_role", guards=[requires_admin])
+    async def update_user_role(self, user_id: Id, data: JSONBody[RoleChangeIn],
+                               user: NamedDependency[Viewer]) -> AdminUserOut:
+        """Change a user's role (admin only); audited; applies from the next request."""
+        return await services.change_role(user, user_id, data.role)
+
+
+ROUTES: list[Any] = [AuthController, MeController, UsersController]

@@ -1,0 +1,99 @@
+"""Request and response schemas of the accounts API (msgspec Structs).
+
+Request structs ignore unknown fields on purpose (a client sending `role` gets nothing
+from it: the service sets the role), and carry only type checks and generous length
+caps; the rules with readable, field-naming messages live in the services.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+
+# Caps far above the rules, so absurd input is refused before any work is done.
+_Short = Annotated[str, msgspec.Meta(max_length=320)]
+_Secret = Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class UserRef(msgspec.Struct):
+    """`user` in responses: `{id, handle, role}`."""
+
+    id: int
+    handle: str | None
+    role: str
+
+
+class RegisterIn(msgspec.Struct):
+    handle: _Short
+    password: _Secret
+    email: _Short | None = None
+
+
+class LoginIn(msgspec.Struct):
+    login: _Short
+    password: _Secret
+
+
+class AuthOut(msgspec.Struct):
+    token: str
+    user: UserRef
+
+
+class MeOut(msgspec.Struct):
+    id: int
+    handle: str | None
+    email: str | None
+    role: str
+    status: str  # active | suspended (a timed suspension that has passed reads as active)
+    created_at: datetime
+    notify_email: bool
+    suspended_until: datetime | None
+    suspension_reason: str | None
+
+
+class MePatch(msgspec.Struct):
+    """Every field optional; `email: null` removes the address."""
+
+    handle: _Short | msgspec.UnsetType = msgspec.UNSET
+    email: _Short | None | msgspec.UnsetType = msgspec.UNSET
+    password: _Secret | msgspec.UnsetType = msgspec.UNSET
+    current_password: _Secret | msgspec.UnsetType = msgspec.UNSET
+    notify_email: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class ProfileOut(msgspec.Struct):
+    """Public profile: never an email, never the account status."""
+
+    id: int
+    handle: str | None
+    role: str
+    created_at: datetime
+
+
+class RoleChangeIn(msgspec.Struct):
+    role: Annotated[str, msgspec.Meta(max_length=32)]
+
+
+class AdminUserOut(msgspec.Struct):
+    """What an admin sees after a role change (admin-only view)."""
+
+    id: int
+    handle: str | None
+    role: str
+    status: str
+    created_at: datetime
+
+
+class ExportOut(msgspec.Struct):
+    """Everything stored about the caller (GET /api/me/export)."""
+
+    exported_at: datetime
+    profile: dict[str, Any]
+    sessions: list[dict[str, Any]]
+    topics: list[dict[str, Any]]
+    comments: list[dict[str, Any]]
+    votes: list[dict[str, Any]]
+    flags: list[dict[str, Any]]
+    notifications: list[dict[str, Any]]
