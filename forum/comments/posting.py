@@ -1,0 +1,194 @@
+"""Comment writes: post, edit, delete, helpful votes, revisions. Rules live here; status
+changes and counts go through `forum.comments.visibility`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import asyncpg
+
+from forum import events, pagination, sql
+from forum.auth import Viewer
+from forum.comments import tree, visibility
+from forum.comments.services import comment_dicts, iso, visible_row
+from forum.comments.validation import clean_body, clean_guest_name
+from forum.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from forum.markup import render_markdown
+from moderation import policy
+
+KINDS = ("comment", "question")
+
+
+@dataclass(frozen=True)
+class NewComment:
+    body: str
+    parent_id: int | None = None
+    kind: str = "comment"
+    private: bool = False
+    guest_name: str | None = None
+
+
+async def topic_for_posting(slug: str, viewer: Viewer | None) -> asyncpg.Record:
+    topic = await sql.fetchrow("SELECT id, slug, status, author, comments_mode FROM topic WHERE slug = $1", slug)
+    if topic is None or not topic_visible(topic, viewer):
+        raise NotFound("No such topic.")
+    return topic
+
+
+def topic_visible(topic: Any, viewer: Viewer | None) -> bool:
+    if topic["status"] == "published":
+        return True
+    if viewer is None:
+        return False
+    if viewer.is_moderator:
+        return True
+    return topic["status"] == "pending" and topic["author"] == viewer.id
+
+
+async def create_comment(slug: str, draft: NewComment, viewer: Viewer | None, client_ip: str) -> dict[str, Any]:
+    """Post a comment (inside the caller's transaction). Returns the comment JSON, plus
+    `support` when the moderation rules answer with a crisis message."""
+    body = clean_body(draft.body)
+    if draft.kind not in KINDS:
+        raise BadRequest("kind: must be comment or question")
+    guest_name = None
+    if viewer is None:
+        if draft.guest_name is None:
+            raise Unauthorized("Sign in, or give a guest_name to comment as a guest.")
+        guest_name = clean_guest_name(draft.guest_name)
+    if draft.private and draft.kind != "question":
+        raise BadRequest("private: only a question can be private")
+    if draft.private and viewer is None:
+        raise BadRequest("private: sign in to ask a private question")
+
+    topic = await topic_for_posting(slug, viewer)
+    if topic["comments_mode"] == "closed":
+        raise Forbidden("Comments are closed on this topic.")
+
+    parent: dict[str, Any] | None = None
+    if draft.parent_id is not None:
+        try:
+            parent = await visible_row(draft.parent_id, viewer)
+        except NotFound:
+            raise NotFound("parent_id: no such comment in this topic") from None
+        if parent["topic"] != topic["id"]:
+            raise BadRequest("parent_id: that comment belongs to another topic")
+        visibility.check_reply_target(parent)
+
+    private = draft.private or bool(parent and parent["private"])
+    if parent is not None and parent["private"]:
+        audience = parent["audience"]
+    elif private and viewer is not None:
+        audience = viewer.id
+    else:
+        audience = None
+
+    comment_id = await sql.fetchval("SELECT nextval(pg_get_serial_sequence('comment', 'id'))")
+    try:
+        path = tree.child_path(parent["path"] if parent else None, comment_id)
+    except tree.PathTooDeep as exc:
+        raise BadRequest(f"parent_id: {exc}") from None
+    html = render_markdown(body)
+    verdict = await policy.evaluate(policy.Draft(
+        author=viewer, guest_name=guest_name, body=body, body_html=html, target="comment",
+        topic_id=topic["id"], topic_mode=topic["comments_mode"], client_ip=client_ip, kind=draft.kind,
+    ))
+    row = await sql.fetchrow(
+        """
+        INSERT INTO comment (id, topic, parent, root_id, path, depth, kind, private, audience, status, author,
+                             guest_name, author_badge, body, body_html, score, reply_count, accepted,
+                             question_status, urgent, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0, 0, false, $16, $17,
+                clock_timestamp())
+        RETURNING *
+        """,
+        comment_id, topic["id"], parent["id"] if parent else None,
+        parent["root_id"] if parent else comment_id, path, parent["depth"] + 1 if parent else 0,
+        draft.kind, private, audience, verdict.status, viewer.id if viewer else None, guest_name,
+        viewer.role if viewer is not None and viewer.role != "reader" else None, body, html,
+        "unanswered" if draft.kind == "question" else None, verdict.urgent,
+    )
+    assert row is not None
+    await policy.record(verdict, comment_id=comment_id)
+    await visibility.settle(row, was_public=False)
+    result = (await comment_dicts([comment_id], viewer))[comment_id]
+    if verdict.support:
+        result["support"] = verdict.support
+    return result
+
+
+def _may_moderate(viewer: Viewer) -> bool:
+    return viewer.is_moderator
+
+
+async def edit_comment(comment_id: int, body: str, viewer: Viewer) -> dict[str, Any]:
+    row = await visible_row(comment_id, viewer)
+    if row["status"] == "deleted":
+        raise Conflict("A deleted comment cannot be edited.")
+    if not _may_moderate(viewer):
+        if row["author"] != viewer.id:
+            raise Forbidden("Only the author or a moderator may edit this comment.")
+        rules = await policy.current_rules()
+        age = (datetime.now(timezone.utc) - row["created_at"]).total_seconds()
+        if age >= rules.edit_window_minutes * 60:
+            raise Forbidden(f"The edit window ({rules.edit_window_minutes} minutes) has closed.")
+    text = clean_body(body)
+    await policy.evaluate_edit(text, viewer)
+    await visibility.replace_body(comment_id, text, viewer.id)
+    return (await comment_dicts([comment_id], viewer))[comment_id]
+
+
+async def delete_comment(comment_id: int, viewer: Viewer) -> None:
+    row = await visible_row(comment_id, viewer)
+    if row["status"] == "deleted":
+        raise NotFound("No such comment.")
+    if row["author"] != viewer.id and not _may_moderate(viewer):
+        raise Forbidden("Only the author or a moderator may delete this comment.")
+    await visibility.delete(comment_id)
+
+
+async def revisions(comment_id: int, viewer: Viewer | None, *, limit: int, cursor: str | None) -> dict[str, Any]:
+    if viewer is None:
+        raise Unauthorized("Sign in to see the edit history.")
+    row = await visible_row(comment_id, viewer)
+    if row["author"] != viewer.id and not _may_moderate(viewer):
+        raise Forbidden("Only the author or a moderator may see the edit history.")
+    position = pagination.decode_cursor("revisions", cursor)
+    after = int(position.get("i", 0)) if position else 0
+    rows = await sql.fetch(
+        "SELECT r.id, r.body, r.body_html, r.created_at, r.editor, u.handle, u.role"
+        " FROM comment_revision r LEFT JOIN forum_user u ON u.id = r.editor"
+        " WHERE r.comment = $1 AND r.id > $2 ORDER BY r.id LIMIT $3", comment_id, after, limit + 1)
+    rows, more = pagination.page(rows, limit)
+    items = [{
+        "id": r["id"], "comment_id": comment_id, "body": r["body"], "body_html": r["body_html"],
+        "editor": {"id": r["editor"], "handle": r["handle"], "role": r["role"]} if r["handle"] else None,
+        "created_at": iso(r["created_at"]),
+    } for r in rows]
+    return {"items": items,
+            "next_cursor": pagination.encode_cursor("revisions", {"i": rows[-1]["id"]}) if more else None}
+
+
+async def vote(comment_id: int, viewer: Viewer, *, add: bool) -> int:
+    row = await visible_row(comment_id, viewer)
+    if add:
+        if row["author"] == viewer.id:
+            raise Forbidden("You cannot vote for your own comment.")
+        if row["status"] != "published":
+            raise Conflict("Only published comments take helpful votes.")
+        changed = await sql.fetchval(
+            'INSERT INTO vote (comment, "user", created_at) VALUES ($1, $2, now())'
+            " ON CONFLICT (comment, \"user\") DO NOTHING RETURNING 1", comment_id, viewer.id)
+        delta = 1 if changed else 0
+    else:
+        status = await sql.execute('DELETE FROM vote WHERE comment = $1 AND "user" = $2', comment_id, viewer.id)
+        delta = -sql.rowcount(status)
+    if delta:
+        score = await sql.fetchval("UPDATE comment SET score = score + $2 WHERE id = $1 RETURNING score",
+                                   comment_id, delta)
+        await events.topic_changed(row["topic"], kind=events.CHANGE, comment_id=comment_id)
+    else:
+        score = await sql.fetchval("SELECT score FROM comment WHERE id = $1", comment_id)
+    return int(score)

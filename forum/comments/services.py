@@ -1,0 +1,231 @@
+"""Comment reads: the comment JSON as one viewer may see it, thread pages, long subtrees.
+
+Visibility is one SQL predicate (`visible_sql`) used by every read, so a comment is
+either visible everywhere to a viewer or nowhere:
+- the public sees `published` comments, and `deleted` tombstones that still have a
+  published or tombstoned reply (no text, no author);
+- an author also sees their own `pending` comments;
+- a private question and its replies only for its asker (`audience`) and coach+;
+- moderators see everything.
+
+A thread page is at most three queries whatever the thread's size: the page of roots
+(partial index on roots), up to 101 descendants of each root (LATERAL range scan on
+(root_id, path)), and, only when a root has more than 100, one count for those roots.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Mapping, Sequence
+
+from forum import pagination, sql
+from forum.auth import Viewer
+from forum.errors import BadRequest, NotFound
+
+SUBTREE_SHOWN = 100
+SORTS = ("oldest", "newest", "top")
+
+# $1 viewer id (NULL when anonymous), $2 coach+, $3 moderator+
+VISIBLE = """(
+    $3::boolean
+    OR ((c.status = 'published'
+         OR (c.status = 'pending' AND c.author = $1::bigint)
+         OR (c.status = 'deleted' AND EXISTS (
+                SELECT 1 FROM comment ch WHERE ch.parent = c.id AND ch.status IN ('published', 'deleted'))))
+        AND (NOT c.private OR $2::boolean OR c.audience = $1::bigint OR c.author = $1::bigint))
+)"""
+
+COLUMNS = """c.id, c.topic, c.parent, c.root_id, c.path, c.depth, c.kind, c.status, c.private, c.author,
+    u.handle AS author_handle, u.role AS author_role, c.guest_name, c.author_badge, c.body_html, c.score,
+    c.accepted, c.question_status, c.reply_count, c.created_at, c.edited_at"""
+
+FROM = "comment c LEFT JOIN forum_user u ON u.id = c.author"
+
+
+def viewer_args(viewer: Viewer | None) -> tuple[int | None, bool, bool]:
+    if viewer is None:
+        return None, False, False
+    return viewer.id, viewer.is_coach, viewer.is_moderator
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).isoformat()
+
+
+def to_json(row: Mapping[str, Any], topic_slug: str) -> dict[str, Any]:
+    """The contract's comment JSON (without `replies`). A tombstone shows no text and no author."""
+    deleted = row["status"] == "deleted"
+    author = None
+    if not deleted and row["author"] is not None and row["author_handle"] is not None:
+        author = {"id": row["author"], "handle": row["author_handle"], "role": row["author_role"]}
+    return {
+        "id": row["id"],
+        "topic_slug": topic_slug,
+        "parent_id": row["parent"],
+        "depth": row["depth"],
+        "kind": row["kind"],
+        "status": row["status"],
+        "private": row["private"],
+        "author": author,
+        "guest_name": None if deleted else row["guest_name"],
+        "author_badge": None if deleted else row["author_badge"],
+        "body_html": "" if deleted else row["body_html"],
+        "score": row["score"],
+        "accepted": row["accepted"],
+        "question_status": row["question_status"],
+        "reply_count": row["reply_count"],
+        "created_at": iso(row["created_at"]),
+        "edited_at": iso(row["edited_at"]),
+    }
+
+
+async def comment_dicts(ids: list[int], viewer: Viewer | None) -> dict[int, dict[str, Any]]:
+    """The comments of `ids` as `viewer` may see them (no `replies`); missing ids are not visible."""
+    if not ids:
+        return {}
+    rows = await sql.fetch(
+        f"SELECT {COLUMNS}, t.slug AS topic_slug FROM {FROM} JOIN topic t ON t.id = c.topic"
+        f" WHERE c.id = ANY($4::bigint[]) AND {VISIBLE}",
+        *viewer_args(viewer), list(ids))
+    return {r["id"]: to_json(r, r["topic_slug"]) for r in rows}
+
+
+async def public_comment(comment_id: int) -> dict[str, Any] | None:
+    """The comment as the anonymous public sees it; None when the public may not see it."""
+    return (await comment_dicts([comment_id], None)).get(comment_id)
+
+
+async def visible_row(comment_id: int, viewer: Viewer | None) -> dict[str, Any]:
+    """The raw row of a comment the viewer may see (404 otherwise)."""
+    row = await sql.fetchrow(
+        f"SELECT c.*, t.slug AS topic_slug FROM comment c JOIN topic t ON t.id = c.topic"
+        f" WHERE c.id = $4 AND {VISIBLE}", *viewer_args(viewer), comment_id)
+    if row is None:
+        raise NotFound("No such comment.")
+    return dict(row)
+
+
+# ---------------------------------------------------------------- thread pages
+
+
+def nest(rows: Sequence[Mapping[str, Any]], topic_slug: str, root: dict[str, Any]) -> int:
+    """Attach `rows` (descendants of `root` in path order) as nested `replies`.
+    A reply whose parent the viewer cannot see is left out with its subtree."""
+    by_id: dict[int, dict[str, Any]] = {root["id"]: root}
+    for row in rows:
+        parent = by_id.get(row["parent"])
+        if parent is None:
+            continue
+        item = to_json(row, topic_slug)
+        item["replies"] = []
+        parent["replies"].append(item)
+        by_id[item["id"]] = item
+    return len(by_id) - 1
+
+
+def _root_order(sort: str) -> tuple[str, str]:
+    """ORDER BY and the keyset condition ($5, $6, $7 = the cursor's values)."""
+    if sort == "oldest":
+        return "c.created_at, c.id", "(c.created_at, c.id) > ($5::timestamptz, $6::bigint)"
+    if sort == "newest":
+        return "c.created_at DESC, c.id DESC", "(c.created_at, c.id) < ($5::timestamptz, $6::bigint)"
+    return ("c.score DESC, c.created_at, c.id",
+            "(c.score < $7::int OR (c.score = $7::int AND (c.created_at, c.id) > ($5::timestamptz, $6::bigint)))")
+
+
+async def thread_page(topic_id: int, topic_slug: str, viewer: Viewer | None, *, sort: str, limit: int,
+                      cursor: str | None) -> dict[str, Any]:
+    if sort not in SORTS:
+        raise BadRequest("sort: must be oldest, newest or top")
+    position = pagination.decode_cursor(f"thread-{sort}", cursor)
+    order, after = _root_order(sort)
+    args: list[Any] = [*viewer_args(viewer), topic_id]
+    where = f"c.topic = $4 AND c.parent IS NULL AND {VISIBLE}"
+    if position is not None:
+        try:
+            args += [datetime.fromisoformat(position["t"]), int(position["i"])]
+            if sort == "top":
+                args.append(int(position["s"]))
+        except (KeyError, TypeError, ValueError):
+            raise BadRequest("cursor: malformed cursor") from None
+        where += f" AND {after}"
+    args.append(limit + 1)
+    limit_param = f"${len(args)}"
+    roots = await sql.fetch(f"SELECT {COLUMNS} FROM {FROM} WHERE {where} ORDER BY {order} LIMIT {limit_param}",
+                            *args)
+    roots, more = pagination.page(roots, limit)
+    items = []
+    for r in roots:
+        item = to_json(r, topic_slug)
+        item["replies"] = []
+        items.append(item)
+    if items:
+        descendants = await sql.fetch(
+            f"""SELECT d.* FROM unnest($4::bigint[]) WITH ORDINALITY AS r(id, n)
+                CROSS JOIN LATERAL (
+                    SELECT {COLUMNS} FROM {FROM}
+                     WHERE c.root_id = r.id AND c.parent IS NOT NULL AND {VISIBLE}
+                     ORDER BY c.path LIMIT {SUBTREE_SHOWN + 1}
+                ) d ORDER BY r.n, d.path""",
+            *viewer_args(viewer), [i["id"] for i in items])
+        grouped: dict[int, list[Any]] = {}
+        for row in descendants:
+            grouped.setdefault(row["root_id"], []).append(row)
+        overflow = [i for i in items if len(grouped.get(i["id"], ())) > SUBTREE_SHOWN]
+        for item in items:
+            nest(grouped.get(item["id"], [])[:SUBTREE_SHOWN], topic_slug, item)
+        if overflow:
+            counts = await sql.fetch(
+                f"SELECT c.root_id, count(*)::int AS n FROM comment c"
+                f" WHERE c.root_id = ANY($4::bigint[]) AND c.parent IS NOT NULL AND {VISIBLE} GROUP BY c.root_id",
+                *viewer_args(viewer), [i["id"] for i in overflow])
+            for row in counts:
+                for item in overflow:
+                    if item["id"] == row["root_id"]:
+                        item["more_replies"] = row["n"] - SUBTREE_SHOWN
+    next_cursor = None
+    if more and roots:
+        last = roots[-1]
+        next_cursor = pagination.encode_cursor(
+            f"thread-{sort}", {"t": last["created_at"].isoformat(), "i": last["id"], "s": last["score"]})
+    return {"items": items, "next_cursor": next_cursor}
+
+
+async def replies_page(comment_id: int, viewer: Viewer | None, *, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The descendants of a comment the thread view leaves out (for a root: all after its
+    first 100; for a reply: all of them), flat, depth first, oldest first."""
+    top = await visible_row(comment_id, viewer)
+    position = pagination.decode_cursor("replies", cursor)
+    if position is not None:
+        after = position.get("p")
+        if not isinstance(after, str) or position.get("c") != comment_id:
+            raise BadRequest("cursor: malformed cursor")
+    elif top["parent"] is None:
+        # skip what the thread view shows: the first 100 visible descendants
+        after = await sql.fetchval(
+            f"SELECT c.path FROM comment c WHERE c.root_id = $4 AND c.path > $5 AND {VISIBLE}"
+            f" ORDER BY c.path OFFSET {SUBTREE_SHOWN - 1} LIMIT 1",
+            *viewer_args(viewer), top["root_id"], top["path"])
+        if after is None:
+            return {"items": [], "next_cursor": None}
+    else:
+        after = top["path"]
+    rows = await sql.fetch(
+        f"SELECT {COLUMNS} FROM {FROM} WHERE c.root_id = $4 AND c.path > $5 AND c.path LIKE $6 AND {VISIBLE}"
+        f" ORDER BY c.path LIMIT $7",
+        *viewer_args(viewer), top["root_id"], after, _like_prefix(top["path"]), limit + 1)
+    rows, more = pagination.page(rows, limit)
+    items = []
+    for r in rows:
+        item = to_json(r, top["topic_slug"])
+        item["replies"] = []
+        items.append(item)
+    next_cursor = pagination.encode_cursor("replies", {"c": comment_id, "p": rows[-1]["path"]}) if more else None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def _like_prefix(path: str) -> str:
+    # paths are base-62 digits and length digits only: no LIKE wildcards to escape
+    return path + "%"

@@ -1,0 +1,27 @@
+"""Input rules shared by every way a comment body is written (post, edit, moderator edit)."""
+
+from __future__ import annotations
+
+from forum.errors import BadRequest
+
+BODY_MAX = 10_000
+GUEST_NAME_MAX = 40
+
+
+def clean_body(body: str, field: str = "body") -> str:
+    """The body trimmed, NUL bytes removed; 400 naming the field when empty or too long."""
+    text = body.replace("\x00", "").strip()
+    if not text:
+        raise BadRequest(f"{field}: must not be empty")
+    if len(text) > BODY_MAX:
+        raise BadRequest(f"{field}: at most {BODY_MAX} characters (got {len(text)})")
+    return text
+
+
+def clean_guest_name(name: str) -> str:
+    text = " ".join(name.replace("\x00", "").split())
+    if not text:
+        raise BadRequest("guest_name: must not be empty")
+    if len(text) > GUEST_NAME_MAX:
+        raise BadRequest(f"guest_name: at most {GUEST_NAME_MAX} characters")
+    return text

@@ -1,0 +1,141 @@
+"""Every change of a comment's status or text goes through here.
+
+The functions run inside the caller's transaction (`async with sql.transaction():`). They
+keep the denormalized counts exact: `comment.reply_count` on every ancestor and
+`topic.comment_count` count what the public sees (`status = 'published' AND NOT private`).
+Each change bumps the topic version through `forum.events.topic_changed` (kind COMMENT
+when a comment becomes visible to the public, else CHANGE), and the first publication of
+a comment calls `forum.qa.hooks.on_comment_published(row)` exactly once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from forum import events, sql
+from forum.comments import tree
+from forum.comments.validation import clean_body
+from forum.errors import BadRequest, Conflict, NotFound
+from forum.markup import render_markdown
+
+FINAL_STATUSES = ("rejected", "spam")
+
+
+def is_public(row: Mapping[str, Any]) -> bool:
+    return row["status"] == "published" and not row["private"]
+
+
+async def _lock(comment_id: int) -> dict[str, Any]:
+    row = await sql.fetchrow("SELECT * FROM comment WHERE id = $1 FOR UPDATE", comment_id)
+    if row is None:
+        raise NotFound("No such comment.")
+    return dict(row)
+
+
+async def _adjust_counts(row: Mapping[str, Any], delta: int) -> None:
+    ancestors = tree.ids_of(row["path"])[:-1]
+    if ancestors:
+        await sql.execute("UPDATE comment SET reply_count = reply_count + $2 WHERE id = ANY($1::bigint[])",
+                          ancestors, delta)
+    await sql.execute("UPDATE topic SET comment_count = comment_count + $2 WHERE id = $1", row["topic"], delta)
+
+
+async def settle(row: Mapping[str, Any], *, was_public: bool) -> dict[str, Any]:
+    """Side effects of `row` (already stored with its new status) having been `was_public`
+    before: counts, first publication, the topic event. Also used for a new comment
+    (`was_public=False`), so creation and approval behave the same. Returns the row."""
+    current = dict(row)
+    now_public = is_public(current)
+    if now_public != was_public:
+        await _adjust_counts(current, 1 if now_public else -1)
+    if current["status"] == "published" and current.get("first_published_at") is None:
+        stamped = await sql.fetchrow(
+            "UPDATE comment SET first_published_at = clock_timestamp() WHERE id = $1 RETURNING *", current["id"])
+        assert stamped is not None
+        current = dict(stamped)
+        from forum.qa.hooks import on_comment_published  # the Q&A domain imports comments
+
+        await on_comment_published(current)
+    became_public = now_public and not was_public
+    await events.topic_changed(current["topic"], kind=events.COMMENT if became_public else events.CHANGE,
+                               comment_id=current["id"])
+    return current
+
+
+async def _set_status(comment_id: int, status: str, allowed_from: tuple[str, ...]) -> dict[str, Any] | None:
+    row = await _lock(comment_id)
+    if row["status"] == status:
+        return None
+    if row["status"] not in allowed_from:
+        raise Conflict(f"This comment is {row['status']}; it cannot become {status}.")
+    was_public = is_public(row)
+    updated = await sql.fetchrow("UPDATE comment SET status = $2 WHERE id = $1 RETURNING *", comment_id, status)
+    assert updated is not None
+    return await settle(updated, was_public=was_public)
+
+
+async def publish(comment_id: int, *, actor_id: int | None) -> None:
+    """pending (or rejected/spam on appeal) -> published: approval, dismissal of flags."""
+    await _set_status(comment_id, "published", ("pending", "rejected", "spam"))
+
+
+async def hide(comment_id: int) -> None:
+    """published -> pending (hidden by flags until a moderator decides)."""
+    await _set_status(comment_id, "pending", ("published",))
+
+
+async def reject(comment_id: int, status: str) -> None:
+    """-> 'rejected' or 'spam'."""
+    if status not in FINAL_STATUSES:
+        raise ValueError(f"reject() takes rejected or spam, not {status!r}")
+    await _set_status(comment_id, status, ("pending", "published", "rejected", "spam"))
+
+
+async def replace_body(comment_id: int, body_markdown: str, editor_id: int | None) -> None:
+    """New text (an edit, or a moderator's edit): the old version is kept as a revision."""
+    body = clean_body(body_markdown)
+    row = await _lock(comment_id)
+    if row["status"] == "deleted":
+        raise Conflict("A deleted comment cannot be edited.")
+    html = render_markdown(body)
+    await sql.execute(
+        "INSERT INTO comment_revision (comment, body, body_html, editor, created_at)"
+        " VALUES ($1, $2, $3, $4, clock_timestamp())",
+        comment_id, row["body"], row["body_html"], editor_id,
+    )
+    await sql.execute("UPDATE comment SET body = $2, body_html = $3, edited_at = clock_timestamp() WHERE id = $1",
+                      comment_id, body, html)
+    await events.topic_changed(row["topic"], kind=events.CHANGE, comment_id=comment_id)
+
+
+async def delete(comment_id: int, *, erase_author: bool = False) -> str:
+    """Remove a comment: a `deleted` tombstone (no text, no author shown) when it has
+    replies, otherwise the row goes. Returns "tombstone" or "removed"."""
+    row = await _lock(comment_id)
+    was_public = is_public(row)
+    has_replies = await sql.fetchval("SELECT EXISTS (SELECT 1 FROM comment WHERE parent = $1)", comment_id)
+    if was_public:
+        await _adjust_counts(row, -1)
+    if has_replies:
+        await sql.execute(
+            "UPDATE comment SET status = 'deleted', body = '', body_html = '', deleted_at = clock_timestamp(),"
+            " author = CASE WHEN $2 THEN NULL ELSE author END,"
+            " guest_name = CASE WHEN $2 THEN NULL ELSE guest_name END WHERE id = $1",
+            comment_id, erase_author,
+        )
+        # the text is gone: so are its earlier versions
+        await sql.execute("DELETE FROM comment_revision WHERE comment = $1", comment_id)
+        outcome = "tombstone"
+    else:
+        await sql.execute("DELETE FROM comment WHERE id = $1", comment_id)
+        outcome = "removed"
+    await events.topic_changed(row["topic"], kind=events.CHANGE, comment_id=comment_id)
+    return outcome
+
+
+def check_reply_target(parent: Mapping[str, Any]) -> None:
+    """Replying is refused under a tombstone (409)."""
+    if parent["status"] == "deleted":
+        raise Conflict("parent_id: that comment was deleted; replies to it are closed.")
+    if parent["status"] in FINAL_STATUSES:
+        raise BadRequest("parent_id: that comment cannot be replied to.")

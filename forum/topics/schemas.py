@@ -1,0 +1,49 @@
+"""Request and response schemas of the topic routes (msgspec)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from forum.comments.schemas import UserRef
+
+Text = Annotated[str, msgspec.Meta(max_length=200_000)]
+Short = Annotated[str, msgspec.Meta(max_length=4000)]
+
+
+class TopicCreate(msgspec.Struct):
+    kind: Short  # article | discussion
+    title: Short
+    body: Text = ""
+    slug: Short | None = None
+    url: Short | None = None
+    comments: Short = "open"  # open | premoderated | closed
+
+
+class TopicUpdate(msgspec.Struct):
+    title: Short | msgspec.UnsetType = msgspec.UNSET
+    body: Text | msgspec.UnsetType = msgspec.UNSET
+    url: Short | None | msgspec.UnsetType = msgspec.UNSET
+    comments: Short | msgspec.UnsetType = msgspec.UNSET
+
+
+class TopicRead(msgspec.Struct, omit_defaults=True):
+    id: int
+    slug: str
+    kind: str
+    title: str
+    url: str | None
+    body_html: str
+    author: UserRef | None
+    comments: str
+    comment_count: int
+    status: str
+    created_at: str
+    updated_at: str | None
+    support: str | None = None  # crisis message for a discussion that matched a crisis word
+
+
+class TopicPage(msgspec.Struct):
+    items: list[TopicRead]
+    next_cursor: str | None

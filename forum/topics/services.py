@@ -1,0 +1,217 @@
+"""Topics: blog articles (coach+) and discussions (any active user, moderated like comments)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from datetime import datetime
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from forum import events, pagination, sql
+from forum.auth import Viewer
+from forum.errors import BadRequest, Conflict, Forbidden, NotFound
+from forum.markup import render_markdown
+from moderation import policy
+
+KINDS = ("article", "discussion")
+MODES = ("open", "premoderated", "closed")
+TITLE_MAX = 300
+BODY_MAX = 60_000
+SLUG_MAX = 120
+_SLUG_OK = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+COLUMNS = """t.id, t.slug, t.kind, t.title, t.url, t.body_html, t.author, u.handle AS author_handle,
+    u.role AS author_role, t.comments_mode, t.comment_count, t.status, t.created_at, t.updated_at"""
+FROM = "topic t LEFT JOIN forum_user u ON u.id = t.author"
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def to_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    author = None
+    if row["author"] is not None and row["author_handle"] is not None:
+        author = {"id": row["author"], "handle": row["author_handle"], "role": row["author_role"]}
+    return {
+        "id": row["id"], "slug": row["slug"], "kind": row["kind"], "title": row["title"], "url": row["url"],
+        "body_html": row["body_html"], "author": author, "comments": row["comments_mode"],
+        "comment_count": row["comment_count"], "status": row["status"],
+        "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"]),
+    }
+
+
+def slugify(title: str) -> str:
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    return slug[:80].rstrip("-") or "topic"
+
+
+def clean_title(title: str) -> str:
+    text = " ".join(title.replace("\x00", "").split())
+    if not text:
+        raise BadRequest("title: must not be empty")
+    if len(text) > TITLE_MAX:
+        raise BadRequest(f"title: at most {TITLE_MAX} characters")
+    return text
+
+
+def clean_topic_body(body: str, *, required: bool) -> str:
+    text = body.replace("\x00", "").strip()
+    if required and not text:
+        raise BadRequest("body: must not be empty")
+    if len(text) > BODY_MAX:
+        raise BadRequest(f"body: at most {BODY_MAX} characters")
+    return text
+
+
+def clean_url(url: str | None) -> str | None:
+    if url is None or not url.strip():
+        return None
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000 or not url.isprintable():
+        raise BadRequest("url: must be an http(s) address of at most 2000 characters")
+    return url
+
+
+def clean_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise BadRequest("comments: must be open, premoderated or closed")
+    return mode
+
+
+def visible(row: Mapping[str, Any], viewer: Viewer | None) -> bool:
+    if row["status"] == "published":
+        return True
+    if viewer is None:
+        return False
+    return viewer.is_moderator or (row["status"] == "pending" and row["author"] == viewer.id)
+
+
+async def get_topic(slug: str, viewer: Viewer | None) -> dict[str, Any]:
+    row = await sql.fetchrow(f"SELECT {COLUMNS} FROM {FROM} WHERE t.slug = $1", slug)
+    if row is None or not visible(row, viewer):
+        raise NotFound("No such topic.")
+    return to_json(row)
+
+
+async def list_topics(kind: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+    if kind is not None and kind not in KINDS:
+        raise BadRequest("kind: must be article or discussion")
+    position = pagination.decode_cursor("topics", cursor)
+    args: list[Any] = []
+    where = ["t.status = 'published'"]
+    if kind is not None:
+        args.append(kind)
+        where.append(f"t.kind = ${len(args)}")
+    if position is not None:
+        try:
+            args += [datetime.fromisoformat(position["t"]), int(position["i"])]
+        except (KeyError, TypeError, ValueError):
+            raise BadRequest("cursor: malformed cursor") from None
+        where.append(f"(t.created_at, t.id) < (${len(args) - 1}, ${len(args)})")
+    args.append(limit + 1)
+    rows = await sql.fetch(f"SELECT {COLUMNS} FROM {FROM} WHERE {' AND '.join(where)}"
+                           f" ORDER BY t.created_at DESC, t.id DESC LIMIT ${len(args)}", *args)
+    rows, more = pagination.page(rows, limit)
+    next_cursor = None
+    if more:
+        next_cursor = pagination.encode_cursor("topics", {"t": rows[-1]["created_at"].isoformat(),
+                                                          "i": rows[-1]["id"]})
+    return {"items": [to_json(r) for r in rows], "next_cursor": next_cursor}
+
+
+async def _insert(values: dict[str, Any], slug: str, generated: bool) -> int:
+    """Insert with `slug`; a generated slug that is taken gets a random suffix."""
+    for attempt in range(6):
+        candidate = slug if attempt == 0 else f"{slug[:SLUG_MAX - 7]}-{secrets.token_hex(3)}"
+        try:
+            async with sql.transaction():  # a savepoint: a unique violation must not spoil the caller's
+                return int(await sql.fetchval(
+                    """INSERT INTO topic (slug, kind, title, url, body, body_html, author, comments_mode, status,
+                                          comment_count, version, created_at, updated_at)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 1, clock_timestamp(), clock_timestamp())
+                       RETURNING id""",
+                    candidate, values["kind"], values["title"], values["url"], values["body"], values["body_html"],
+                    values["author"], values["comments_mode"], values["status"]))
+        except asyncpg.UniqueViolationError as exc:
+            if "url" in (exc.constraint_name or ""):
+                raise Conflict("url: another topic already has this address") from None
+            if not generated:
+                raise Conflict("slug: another topic already has this slug") from None
+    raise Conflict("slug: could not find a free slug; give one")
+
+
+async def create_topic(*, kind: str, title: str, body: str, slug: str | None, url: str | None, comments: str,
+                       viewer: Viewer, client_ip: str) -> dict[str, Any]:
+    if kind not in KINDS:
+        raise BadRequest("kind: must be article or discussion")
+    if kind == "article" and not viewer.is_coach:
+        raise Forbidden("Only coaches, moderators and admins may publish articles.")
+    title = clean_title(title)
+    text = clean_topic_body(body, required=kind == "discussion")
+    mode = clean_mode(comments)
+    url = clean_url(url)
+    if slug is not None:
+        slug = slug.strip().lower()
+        if not _SLUG_OK.match(slug) or len(slug) > SLUG_MAX:
+            raise BadRequest(f"slug: lower-case letters, digits and single dashes, at most {SLUG_MAX} characters")
+    html = render_markdown(text) if text else ""
+    verdict = None
+    if kind == "discussion":
+        verdict = await policy.evaluate(policy.Draft(
+            author=viewer, guest_name=None, body=text, body_html=html, target="topic", topic_mode=mode,
+            client_ip=client_ip, kind="discussion", title=title))
+    values = {"kind": kind, "title": title, "url": url, "body": text, "body_html": html, "author": viewer.id,
+              "comments_mode": mode, "status": verdict.status if verdict else "published"}
+    topic_id = await _insert(values, slug or slugify(title), generated=slug is None)
+    if verdict is not None:
+        await policy.record(verdict, topic_id=topic_id)
+    row = await sql.fetchrow(f"SELECT {COLUMNS} FROM {FROM} WHERE t.id = $1", topic_id)
+    assert row is not None
+    result = to_json(row)
+    if verdict is not None and verdict.support:
+        result["support"] = verdict.support
+    return result
+
+
+async def update_topic(slug: str, changes: dict[str, Any], viewer: Viewer) -> dict[str, Any]:
+    row = await sql.fetchrow(f"SELECT {COLUMNS} FROM {FROM} WHERE t.slug = $1 FOR UPDATE OF t", slug)
+    if row is None or not visible(row, viewer):
+        raise NotFound("No such topic.")
+    if not (viewer.is_moderator or (row["author"] == viewer.id and viewer.is_coach)):
+        raise Forbidden("Only the topic's author (a coach) or a moderator may change it.")
+    sets: list[str] = []
+    args: list[Any] = [row["id"]]
+
+    def put(column: str, value: Any) -> None:
+        args.append(value)
+        sets.append(f"{column} = ${len(args)}")
+
+    if changes.get("title") is not None:
+        put("title", clean_title(changes["title"]))
+    if changes.get("body") is not None:
+        text = clean_topic_body(changes["body"], required=row["kind"] == "discussion")
+        await policy.evaluate_edit(text, viewer)
+        put("body", text)
+        put("body_html", render_markdown(text) if text else "")
+    if "url" in changes:
+        put("url", clean_url(changes["url"]))
+    if changes.get("comments") is not None:
+        put("comments_mode", clean_mode(changes["comments"]))
+    if sets:
+        try:
+            async with sql.transaction():
+                await sql.execute(f"UPDATE topic SET {', '.join(sets)}, updated_at = clock_timestamp()"
+                                  " WHERE id = $1", *args)
+        except asyncpg.UniqueViolationError:
+            raise Conflict("url: another topic already has this address") from None
+        await events.topic_changed(row["id"], kind=events.CHANGE)
+    updated = await sql.fetchrow(f"SELECT {COLUMNS} FROM {FROM} WHERE t.id = $1", row["id"])
+    assert updated is not None
+    return to_json(updated)
