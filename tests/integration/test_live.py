@@ -1,0 +1,177 @@
+"""GET /api/topics/{slug}/events: Server-Sent Events, fanned out through PostgreSQL NOTIFY.
+
+Two apps built by create_app() share the database, each with its own EventListener and
+its own broker, each served by a real HTTP server (uvicorn) so streams really stream.
+Comments are published in test code the way the comments domain publishes them, so an
+event reaches the streams only through PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from typing import Any, AsyncIterator
+
+import httpx
+import pytest
+import uvicorn
+
+from forum import live
+from forum.app import create_app
+from forum.live import controllers as live_controllers
+from forum.live.lifecycle import Broker
+from forum.live.lifecycle import on_shutdown as live_shutdown
+from forum.live.lifecycle import on_startup as live_startup
+from forum.settings import Settings
+from tests.helpers import make_user
+from tests.integration.test_qa_support import approve, make_topic, publish_comment
+
+assert live  # the package under test
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _serve(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    for _ in range(100):
+        if server.started:
+            break
+        await asyncio.sleep(0.05)
+    return server, task, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def servers(app: Any, settings: Settings, client: httpx.AsyncClient) -> AsyncIterator[list[str]]:
+    """The session app, plus a second app with its own listener and broker (the pool is shared)."""
+    second = create_app(settings)
+    listener = second.state.listener
+    listener.start()
+    await live_startup(second, settings, listener)
+    await asyncio.wait_for(listener.connected.wait(), 10)
+    await asyncio.wait_for(app.state.listener.connected.wait(), 10)
+    running = [await _serve(app), await _serve(second)]
+    try:
+        yield [url for _, _, url in running]
+    finally:
+        for server, task, _ in running:
+            server.should_exit = True
+        for server, task, _ in running:
+            await asyncio.wait_for(task, 10)
+        await live_shutdown(second)
+        await listener.stop()
+
+
+class Stream:
+    """Reads one event stream into a list of (event, data) and comment lines."""
+
+    def __init__(self, base_url: str, slug: str):
+        self.url = f"{base_url}/api/topics/{slug}/events"
+        self.events: list[tuple[str, str]] = []
+        self.comments: list[str] = []
+        self.status: int | None = None
+        self.content_type = ""
+        self.opened = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> "Stream":
+        self._task = asyncio.create_task(self._run())
+        await asyncio.wait_for(self.opened.wait(), 10)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+
+    async def _run(self) -> None:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(10, read=60)) as c:
+            async with c.stream("GET", self.url) as r:
+                self.status, self.content_type = r.status_code, r.headers.get("content-type", "")
+                event, data = "message", []
+                async for line in r.aiter_lines():
+                    if line.startswith(":"):
+                        self.comments.append(line[1:].strip())
+                        self.opened.set()
+                    elif line.startswith("event:"):
+                        event = line[6:].strip()
+                    elif line.startswith("data:"):
+                        data.append(line[5:].strip())
+                    elif line == "":
+                        if data:
+                            self.events.append((event, "\n".join(data)))
+                        event, data = "message", []
+
+    def comment_ids(self) -> list[int]:
+        return [json.loads(d)["id"] for e, d in self.events if e == "comment"]
+
+    async def wait_for_comment(self, cid: int, timeout: float = 5.0) -> bool:
+        for _ in range(int(timeout / 0.05)):
+            if cid in self.comment_ids():
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
+
+async def test_unknown_topic_is_a_json_404(servers: list[str]) -> None:
+    async with httpx.AsyncClient() as c:
+        r = await c.get(f"{servers[0]}/api/topics/no-such-topic/events")
+    assert r.status_code == 404 and r.json()["status_code"] == 404
+
+
+async def test_comment_reaches_streams_on_both_apps_and_private_pending_never(servers: list[str]) -> None:
+    author, coach = await make_user(), await make_user("coach")
+    topic = await make_topic()
+    async with Stream(servers[0], topic["slug"]) as s1, Stream(servers[1], topic["slug"]) as s2:
+        assert s1.status == 200 and s1.content_type.startswith("text/event-stream")
+        private_q = await publish_comment(topic, author, kind="question", private=True, body="private worry")
+        await publish_comment(topic, coach, parent=private_q, body="private answer")
+        pending = await publish_comment(topic, None, status="pending", body="held back")
+        public = await publish_comment(topic, author, body="hello everyone")
+        assert await s1.wait_for_comment(public["id"]) and await s2.wait_for_comment(public["id"])
+        body = json.loads(next(d for e, d in s2.events if e == "comment"))
+        assert body["topic_slug"] == topic["slug"] and "hello everyone" in body["body_html"]
+        for s in (s1, s2):
+            assert s.comment_ids() == [public["id"]]
+            assert not any("private worry" in d or "private answer" in d or "held back" in d for _, d in s.events)
+
+        await approve(pending)
+        assert await s2.wait_for_comment(pending["id"])
+        assert s2.comment_ids() == [public["id"], pending["id"]]
+
+
+async def test_heartbeat_and_disconnect_unsubscribes(servers: list[str], app: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(live_controllers, "HEARTBEAT_S", 0.2)
+    topic = await make_topic()
+    broker: Broker = app.state.live_broker
+    async with Stream(servers[0], topic["slug"]) as s:
+        await asyncio.sleep(0.7)
+        assert "ping" in s.comments
+        assert broker.subscriber_count() == 1
+    for _ in range(100):
+        if broker.subscriber_count() == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert broker.subscriber_count() == 0
+
+
+async def test_a_full_subscriber_is_dropped_without_blocking_others() -> None:
+    broker = Broker()
+    slow, fast = broker.subscribe(7), broker.subscribe(7)
+    for i in range(slow.queue.maxsize):
+        broker.deliver(7, {"id": i})
+        fast.queue.get_nowait()
+    broker.deliver(7, {"id": 999})  # slow's queue is full: dropped, fast still served
+    assert slow.dropped.is_set() and not fast.dropped.is_set()
+    assert fast.queue.get_nowait() == {"id": 999}
+    assert broker.topics[7] == {fast}
