@@ -12,7 +12,7 @@ import asyncpg
 from forum import events, pagination, sql
 from forum.auth import Viewer
 from forum.comments import tree, visibility
-from forum.comments.services import comment_dicts, iso, visible_row
+from forum.comments.services import iso, visible_row, written_comment
 from forum.comments.validation import clean_body, clean_guest_name
 from forum.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from forum.markup import render_markdown
@@ -113,7 +113,7 @@ async def create_comment(slug: str, draft: NewComment, viewer: Viewer | None, cl
     assert row is not None
     await policy.record(verdict, comment_id=comment_id)
     await visibility.settle(row, was_public=False)
-    result = (await comment_dicts([comment_id], viewer))[comment_id]
+    result = await written_comment(comment_id)
     if verdict.support:
         result["support"] = verdict.support
     return result
@@ -137,7 +137,7 @@ async def edit_comment(comment_id: int, body: str, viewer: Viewer) -> dict[str, 
     text = clean_body(body)
     await policy.evaluate_edit(text, viewer)
     await visibility.replace_body(comment_id, text, viewer.id)
-    return (await comment_dicts([comment_id], viewer))[comment_id]
+    return await written_comment(comment_id)
 
 
 async def delete_comment(comment_id: int, viewer: Viewer) -> None:

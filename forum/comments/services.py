@@ -92,6 +92,15 @@ async def comment_dicts(ids: list[int], viewer: Viewer | None) -> dict[int, dict
     return {r["id"]: to_json(r, r["topic_slug"]) for r in rows}
 
 
+async def written_comment(comment_id: int) -> dict[str, Any]:
+    """The comment JSON for the response to its own writer (a guest's pending comment too)."""
+    row = await sql.fetchrow(f"SELECT {COLUMNS}, t.slug AS topic_slug FROM {FROM} JOIN topic t ON t.id = c.topic"
+                             " WHERE c.id = $1", comment_id)
+    if row is None:
+        raise NotFound("No such comment.")
+    return to_json(row, row["topic_slug"])
+
+
 async def public_comment(comment_id: int) -> dict[str, Any] | None:
     """The comment as the anonymous public sees it; None when the public may not see it."""
     return (await comment_dicts([comment_id], None)).get(comment_id)
