@@ -306,7 +306,7 @@ async def _check_current_password(row: asyncpg.Record, current: object) -> str |
 
 async def get_profile(user_id: int) -> ProfileOut:
     row = await sql.fetchrow(
-        "SELECT id, handle, role, created_at FROM forum_user WHERE id = $1 AND status <> 'erased'", user_id)
+        "SELECT id, handle, role, created_at FROM forum_user WHERE id = $1::bigint AND status <> 'erased'", user_id)
     if row is None:
         raise NotFound("No such user.")
     return ProfileOut(id=row["id"], handle=row["handle"], role=row["role"], created_at=row["created_at"])
@@ -320,8 +320,8 @@ async def change_role(admin: Viewer, user_id: int, role: str) -> AdminUserOut:
 
     async with sql.transaction():
         row = await sql.fetchrow(
-            "SELECT id, handle, role, status, created_at FROM forum_user WHERE id = $1 AND status <> 'erased'"
-            " FOR UPDATE", user_id)
+            "SELECT id, handle, role, status, created_at FROM forum_user"
+            " WHERE id = $1::bigint AND status <> 'erased' FOR UPDATE", user_id)  # ids are int4: 2**40 is a 404
         if row is None:
             raise NotFound("No such user.")
         before = row["role"]

@@ -351,6 +351,7 @@ async def test_public_profile(client: httpx.AsyncClient) -> None:
     assert r.json()["role"] == "coach"
     assert "coach.private" not in r.text
     assert (await client.get("/api/users/987654321")).status_code == 404
+    assert (await client.get("/api/users/987654321098")).status_code == 404  # beyond the int4 id column
     assert (await client.get("/api/users/0")).status_code == 400
     assert (await client.get(f"/api/users/{2**63}")).status_code == 400
 
@@ -393,8 +394,9 @@ async def test_role_change_refusals(client: httpx.AsyncClient) -> None:
     admin, target = await make_user("admin"), await make_user()
     r = await client.patch(f"/api/admin/users/{target.id}", headers=auth(admin), json={"role": "overlord"})
     assert r.status_code == 400 and "role" in r.json()["detail"]
-    r = await client.patch("/api/admin/users/987654321", headers=auth(admin), json={"role": "coach"})
-    assert r.status_code == 404
+    for missing in (987654321, 987654321098):
+        r = await client.patch(f"/api/admin/users/{missing}", headers=auth(admin), json={"role": "coach"})
+        assert r.status_code == 404
     r = await client.patch(f"/api/admin/users/{2**63}", headers=auth(admin), json={"role": "coach"})
     assert r.status_code == 400
     # the only admin cannot demote themselves; with a second admin they can
