@@ -55,6 +55,8 @@ def clean_handle(handle: str) -> str:
         raise BadRequest("handle: must not be an email address.")
     if not HANDLE_RE.fullmatch(handle):
         raise BadRequest("handle: must be 3-30 characters: letters, digits, '_', '-' or '.'.")
+    if not any(c.isalnum() for c in handle):
+        raise BadRequest("handle: must contain at least one letter or digit.")
     return handle
 
 
@@ -250,8 +252,9 @@ async def update_me(viewer: Viewer, patch: MePatch) -> MeOut:
     new_email: str | None = None
     if isinstance(patch.email, str) and patch.email.strip():
         new_email = clean_email(patch.email)
-    if new_handle is not None and viewer.is_suspended:
-        raise Forbidden(suspension_detail(viewer))
+    if new_handle is not None and viewer.is_suspended:  # a rename is a public write
+        raise Forbidden(suspension_detail(viewer), suspended_until=(
+            viewer.suspended_until.isoformat() if viewer.suspended_until else None))
 
     if wants_password or wants_email:
         # outside the transaction: the attempt must count even when it fails (and argon2 is slow)

@@ -75,6 +75,7 @@ async def test_register_ignores_role_and_unknown_fields(client: httpx.AsyncClien
     ({"handle": "bad<handle>"}, "handle"),
     ({"handle": "someone@example.org"}, "handle"),
     ({"handle": "nul\u0000byte"}, "handle"),
+    ({"handle": "..."}, "handle"),
     ({"email": "not-an-email"}, "email"),
     ({"email": "a@b"}, "email"),
     ({"email": 42}, "email"),
