@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get, post, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -43,7 +44,7 @@ class FlagController(Controller):
     guards = [requires_active_user]
 
     @post("/{comment_id:int}/flags", operation_id="create_flag", status_code=HTTP_201_CREATED)
-    async def create_flag(self, user: Viewer, comment_id: FromPath[Id], data: JSONBody[FlagCreate]) -> FlagRead:
+    async def create_flag(self, user: NamedDependency[Viewer], comment_id: FromPath[Id], data: JSONBody[FlagCreate]) -> FlagRead:
         """Flag a comment you can see (one flag per user per comment; 409 after)."""
         return msgspec.convert(await services.create_flag(user, comment_id, data.reason, data.note), FlagRead)
 
@@ -65,23 +66,23 @@ class ModerationController(Controller):
         return QueuePage(**await services.list_queue(queue, limit, cursor))
 
     @post("/items/{item_id:int}/claim", operation_id="claim_item", status_code=HTTP_200_OK)
-    async def claim_item(self, user: Viewer, item_id: FromPath[Id]) -> ItemState:
+    async def claim_item(self, user: NamedDependency[Viewer], item_id: FromPath[Id]) -> ItemState:
         """A 5-minute lease on an item (409 while another moderator holds one)."""
         return msgspec.convert(await services.claim(user, item_id), ItemState)
 
     @post("/items/{item_id:int}/release", operation_id="release_item", status_code=HTTP_200_OK)
-    async def release_item(self, user: Viewer, item_id: FromPath[Id]) -> ItemState:
+    async def release_item(self, user: NamedDependency[Viewer], item_id: FromPath[Id]) -> ItemState:
         """Drop your lease on an item."""
         return msgspec.convert(await services.release(user, item_id), ItemState)
 
     @post("/items/{item_id:int}/decision", operation_id="decide_item", status_code=HTTP_200_OK)
-    async def decide_item(self, user: Viewer, item_id: FromPath[Id], data: JSONBody[DecisionCreate]) -> ItemState:
+    async def decide_item(self, user: NamedDependency[Viewer], item_id: FromPath[Id], data: JSONBody[DecisionCreate]) -> ItemState:
         """approve, reject, spam, dismiss or edit_approve an item (409 when decided or held by another)."""
         state = await services.decide(user, item_id, data.action, data.reason, data.body, data.suspend_days)
         return msgspec.convert(state, ItemState)
 
     @post("/bulk", operation_id="bulk_decide", status_code=HTTP_200_OK)
-    async def bulk_decide(self, user: Viewer, data: JSONBody[BulkDecisionCreate]) -> BulkResults:
+    async def bulk_decide(self, user: NamedDependency[Viewer], data: JSONBody[BulkDecisionCreate]) -> BulkResults:
         """The same decision on many items: one result per item, each applied atomically."""
         results = await services.bulk_decide(user, list(data.item_ids), data.action, data.reason)
         return msgspec.convert({"results": results}, BulkResults)
@@ -100,7 +101,7 @@ class ModerationController(Controller):
         return msgspec.convert(await services.user_view(user_id), ModeratorUserView)
 
     @post("/users/{user_id:int}/suspend", operation_id="suspend_user", status_code=HTTP_200_OK)
-    async def suspend_user(self, user: Viewer, user_id: FromPath[Id],
+    async def suspend_user(self, user: NamedDependency[Viewer], user_id: FromPath[Id],
                            data: JSONBody[SuspendCreate]) -> SuspensionState:
         """Suspend for `days`, or until lifted when no days are given; `reason` is required."""
         reason = data.reason.strip()
@@ -111,7 +112,7 @@ class ModerationController(Controller):
         return msgspec.convert(await services.suspend_user(user, user_id, data.days, reason), SuspensionState)
 
     @post("/users/{user_id:int}/unsuspend", operation_id="unsuspend_user", status_code=HTTP_200_OK)
-    async def unsuspend_user(self, user: Viewer, user_id: FromPath[Id],
+    async def unsuspend_user(self, user: NamedDependency[Viewer], user_id: FromPath[Id],
                              data: JSONBody[UnsuspendCreate | None] = None) -> SuspensionState:
         """Lift a suspension."""
         reason = (data.reason or "").strip() or None if data is not None else None
@@ -123,7 +124,7 @@ class ModerationController(Controller):
         return msgspec.convert(await services.get_rules(), RulesRead)
 
     @put("/rules", operation_id="replace_moderation_rules", guards=[requires_admin])
-    async def replace_moderation_rules(self, user: Viewer, data: JSONBody[RulesWrite]) -> RulesRead:
+    async def replace_moderation_rules(self, user: NamedDependency[Viewer], data: JSONBody[RulesWrite]) -> RulesRead:
         """Replace the whole rule set (admin); the change is audited with before/after."""
         return msgspec.convert(await services.put_rules(user, msgspec.structs.asdict(data)), RulesRead)
 
