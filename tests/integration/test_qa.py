@@ -218,3 +218,51 @@ async def test_stats(client: httpx.AsyncClient) -> None:
     assert 19.5 <= body["median_first_answer_minutes"] <= 20.5
     assert 27.5 <= body["p90_first_answer_minutes"] <= 28.5  # percentile_cont: 20 + 0.8 * 10
     assert body["answered_by_coach"] == [{"coach": coach.user, "answers": 3}]
+
+
+async def test_coach_list_order_privacy_claims_and_paging(client: httpx.AsyncClient) -> None:
+    asker, coach, reader = await make_user(), await make_user("coach"), await make_user()
+    topic = await make_topic()
+    old = await publish_comment(topic, asker, kind="question")
+    private = await publish_comment(topic, asker, kind="question", private=True, body="family secret")
+    urgent = await publish_comment(topic, asker, kind="question")
+    await sql.execute("UPDATE comment SET urgent = true WHERE id = $1", urgent["id"])
+    answered = await publish_comment(topic, asker, kind="question")
+    await publish_comment(topic, coach, parent=answered)
+    await publish_comment(topic, None, kind="question", status="pending")  # not published: not listed
+    assert (await client.post(f"/api/coach/questions/{old['id']}/claim", headers=coach.headers)).status_code == 200
+
+    r = await client.get("/api/coach/questions", params={"limit": 2}, headers=coach.headers)
+    assert r.status_code == 200, r.text
+    first = r.json()
+    assert [i["id"] for i in first["items"]] == [urgent["id"], old["id"]]
+    item = first["items"][1]
+    assert item["question_status"] == "unanswered" and item["urgent"] is False
+    assert item["topic_slug"] == topic["slug"] and item["comment"]["id"] == old["id"]
+    assert item["claimed_by"] == coach.user and item["claim_expires_at"]
+    assert first["items"][0]["urgent"] is True and first["items"][0]["claimed_by"] is None
+    rest = (await client.get("/api/coach/questions", params={"limit": 2, "cursor": first["next_cursor"]},
+                             headers=coach.headers)).json()
+    assert [i["id"] for i in rest["items"]] == [private["id"]] and rest["next_cursor"] is None
+    assert rest["items"][0]["comment"]["private"] is True and "family secret" in rest["items"][0]["comment"]["body_html"]
+
+    r = await client.get("/api/coach/questions", params={"status": "answered"}, headers=coach.headers)
+    assert [i["id"] for i in r.json()["items"]] == [answered["id"]]
+    # the private question stays hidden from readers on the comment read paths
+    assert (await client.get(f"/api/comments/{private['id']}", headers=reader.headers)).status_code == 404
+    assert "family secret" not in (await client.get(f"/api/topics/{topic['slug']}/comments")).text
+
+
+async def test_coach_reply_through_the_comments_api_answers(client: httpx.AsyncClient) -> None:
+    asker, coach = await make_user(), await make_user("coach")
+    topic = await make_topic()
+    q = await publish_comment(topic, asker, kind="question")
+    r = await client.post(f"/api/topics/{topic['slug']}/comments", json={"body": "Try this.", "parent_id": q["id"]},
+                          headers=coach.headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "published" and r.json()["author_badge"] == "coach"
+    assert (await _status(q["id"]))[0] == "answered"
+    shown = (await client.get(f"/api/comments/{q['id']}")).json()
+    assert shown["question_status"] == "answered"
+    items = (await notifications_of(client, asker))["items"]
+    assert [(n["kind"], n["comment_id"]) for n in items] == [("answer", r.json()["id"])]
