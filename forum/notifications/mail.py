@@ -57,13 +57,13 @@ def enabled() -> bool:
     return _settings is not None and _settings.mail_enabled
 
 
-def _site() -> tuple[str, str]:
+def site_and_url() -> tuple[str, str]:
     assert _settings is not None
     return _settings.site_name, _settings.public_url
 
 
 def notification_text(kind: str) -> tuple[str, str]:
-    site, url = _site()
+    site, url = site_and_url()
     subject = SUBJECTS.get(kind, "You have a new notification on {site}").format(site=site)
     body = (
         f"Hello,\n\n{subject}.\n\nSign in to read it:\n{url}/notifications\n\n"

@@ -49,7 +49,7 @@ async def request_reset(login: str, client_ip: str) -> None:
             " VALUES ($1, $2, now(), now() + $3 * interval '1 second')",
             user_id, hash_reset_token(token), TOKEN_TTL_S,
         )
-        site, url = mail._site()
+        site, url = mail.site_and_url()
         subject = f"Reset your password on {site}"
         body = (
             f"Hello,\n\nSomeone asked to reset the password of your account on {site}.\n"
