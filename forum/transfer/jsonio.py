@@ -126,8 +126,9 @@ _SECTIONS: list[tuple[str, str]] = [
           FROM topic WHERE $1::int IS NULL OR id = $1 ORDER BY id"""),
     ("comments", """
         SELECT id, topic AS topic_id, parent AS parent_id, kind, private, audience AS audience_id, status,
-               author AS author_id, guest_name, author_badge, body, body_html, score, accepted,
-               question_status, urgent, created_at, first_published_at, first_answer_at, edited_at, deleted_at
+               author AS author_id, guest_name, NULLIF(author_badge, '') AS author_badge, body, body_html, score,
+               accepted, NULLIF(question_status, '') AS question_status, urgent, created_at,
+               first_published_at, first_answer_at, edited_at, deleted_at
           FROM comment WHERE $1::int IS NULL OR topic = $1 ORDER BY id"""),
     ("votes", """
         SELECT v.comment AS comment_id, v."user" AS user_id, v.created_at

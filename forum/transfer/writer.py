@@ -235,9 +235,10 @@ def _position(local_id: int, parent_id: int | None,
 
 _INSERT = (
     "INSERT INTO comment (id, topic, parent, root_id, path, depth, kind, private, status, author, guest_name,"
-    " author_badge, body, body_html, score, reply_count, accepted, urgent, first_published_at, created_at)"
+    " author_badge, body, body_html, score, reply_count, accepted, urgent, first_published_at, created_at,"
+    " audience, question_status, first_answer_at, edited_at, deleted_at)"
     " VALUES ($1, $2, $3, $4, $5, $6, 'comment', false, $7, NULL, $8, NULL, $9, $9, 0, 0, false, false,"
-    " $11, $10)"
+    " $11, $10, NULL, NULL, NULL, NULL, NULL)"
 )
 
 
