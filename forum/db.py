@@ -12,11 +12,58 @@ import os
 from pathlib import Path
 from typing import Any
 
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from forum.settings import Settings
 
 log = logging.getLogger("forum.db")
+
+
+class ForumTransaction(PostgresTransaction):
+    """Piccolo's transaction, safe when the connection dies under it.
+
+    Piccolo's `__aexit__` releases the connection and resets `current_transaction` only
+    after a successful commit or rollback. When PostgreSQL restarts or kills the backend,
+    commit/rollback raise, the pool slot is never given back (after `max_size` such
+    failures every request waits for a connection forever) and the context keeps pointing
+    at a dead transaction. Here the connection is always released (terminated first if its
+    state is unknown) and the context always reset. Found by tests/security/test_db_faults.py.
+    """
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        failed = False
+        try:
+            if exception is not None:
+                if not self._rolled_back:
+                    try:
+                        await self.rollback()
+                    except Exception as exc:  # noqa: BLE001 - keep the original error
+                        failed = True
+                        log.warning("rollback failed (%s: %s); dropping the connection", type(exc).__name__, exc)
+            elif not self._committed and not self._rolled_back:
+                try:
+                    await self.commit()
+                except BaseException:
+                    failed = True
+                    raise
+        finally:
+            if failed:
+                try:
+                    self.connection.terminate()
+                except Exception:  # noqa: BLE001 - already closed, and handed back by asyncpg
+                    pass
+            try:
+                if self.engine.pool:
+                    await self.engine.pool.release(self.connection)
+                else:
+                    await self.connection.close()
+            except Exception as exc:  # noqa: BLE001 - the slot is freed even if the connection is gone
+                log.warning("releasing a connection failed (%s: %s)", type(exc).__name__, exc)
+            finally:
+                self.engine.current_transaction.reset(self.context)
+        return exception is None
 
 
 class ForumEngine(PostgresEngine):
@@ -32,6 +79,9 @@ class ForumEngine(PostgresEngine):
 
     async def prep_database(self) -> None:
         return None
+
+    def transaction(self, allow_nested: bool = True) -> ForumTransaction:  # type: ignore[override]
+        return ForumTransaction(engine=self, allow_nested=allow_nested)
 
 
 engine = ForumEngine(config={})
@@ -128,6 +178,12 @@ class EmbeddedPostgres:
                 pass
         try:
             server.global_process_id_list.get_and_remove(os.getpid())
+        except Exception:  # noqa: BLE001
+            pass
+        # pgserver caches one handle per data folder; a stale (stopped) one would make the
+        # next start() in this process return it without starting PostgreSQL again.
+        try:
+            type(server)._instances.pop(server.pgdata, None)
         except Exception:  # noqa: BLE001
             pass
         import atexit

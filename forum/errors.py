@@ -136,6 +136,9 @@ _DB_DOWN = (
     asyncpg.exceptions.ConnectionFailureError,
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.InterfaceError,
+    # A connection broken mid-protocol by a server shutdown ("cannot switch to state 15;
+    # another operation is in progress" while the pool resets it): seen in the fault tests.
+    asyncpg.exceptions.InternalClientError,
     ConnectionError,
     OSError,
 )

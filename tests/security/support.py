@@ -1,0 +1,96 @@
+"""Helpers for the security and reliability tests.
+
+Most tests use the shared session `app` / `client` fixtures (tests/conftest.py). Some need
+an app of their own (other timeouts, a test-only slow route, an embedded PostgreSQL they
+can stop): `own_app()` builds one with `create_app`, runs its lifespan in a task, and
+swaps the process-wide Piccolo engine's pool and config while it runs, restoring the
+session app's pool afterwards (tests run one at a time on one loop, so this is safe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Iterable
+
+import httpx
+
+from forum import db
+from forum.app import create_app
+from forum.settings import Settings
+
+
+@asynccontextmanager
+async def swapped_engine() -> AsyncIterator[None]:
+    """Let another app open its own pool on the shared engine; restore the old one after."""
+    saved_config, saved_pool = dict(db.engine.config), db.engine.pool
+    db.engine.pool = None
+    try:
+        yield
+    finally:
+        pool = db.engine.pool
+        if pool is not None and pool is not saved_pool:
+            pool.terminate()
+        db.engine.config, db.engine.pool = saved_config, saved_pool
+
+
+@asynccontextmanager
+async def running(app: Any) -> AsyncIterator[Any]:
+    """Run `app`'s lifespan in its own task (see notes/stack.md) while the block runs."""
+    started, stop = asyncio.Event(), asyncio.Event()
+    failure: list[BaseException] = []
+
+    async def run_lifespan() -> None:
+        try:
+            async with app.lifespan():
+                started.set()
+                await stop.wait()
+        except BaseException as exc:  # noqa: BLE001 - reported to the waiting test
+            failure.append(exc)
+            started.set()
+            raise
+
+    task = asyncio.create_task(run_lifespan())
+    await asyncio.wait_for(started.wait(), 30)
+    if failure:
+        raise failure[0]
+    try:
+        yield app
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, 30)
+        except Exception:  # noqa: BLE001 - a failing shutdown must not hide the test's result
+            pass
+
+
+@asynccontextmanager
+async def own_app(base: Settings, dsn: str, extra_routes: Iterable[Any] = (),
+                  **overrides: Any) -> AsyncIterator[Any]:
+    """An app of its own on `dsn`, with settings overrides and test-only routes."""
+    settings = base.with_overrides(database_url=dsn, **overrides)
+    async with swapped_engine():
+        app = create_app(settings, dsn=dsn)
+        for handler in extra_routes:
+            app.register(handler)
+        async with running(app):
+            yield app
+
+
+def client_for(app: Any, timeout: float = 30) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=timeout)
+
+
+def strip_types(path: str) -> str:
+    """'/api/comments/{id:int}' -> '/api/comments/{id}'."""
+    return re.sub(r"\{(\w+):[^}]+\}", r"{\1}", path)
+
+
+def route_exists(app: Any, method: str, path_template: str) -> bool:
+    """Whether the app serves `method path_template` (path params as in the route table)."""
+    for route in app.routes:
+        if strip_types(route.path) == path_template and method.upper() in getattr(route, "methods", set()):
+            return True
+    return False
