@@ -266,3 +266,9 @@ async def test_coach_reply_through_the_comments_api_answers(client: httpx.AsyncC
     assert shown["question_status"] == "answered"
     items = (await notifications_of(client, asker))["items"]
     assert [(n["kind"], n["comment_id"]) for n in items] == [("answer", r.json()["id"])]
+
+
+async def test_unanswered_gauge(client: httpx.AsyncClient) -> None:
+    topic = await make_topic()
+    await publish_comment(topic, await make_user(), kind="question")
+    assert "forum_questions_unanswered 1.0" in (await client.get("/metrics")).text
