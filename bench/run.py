@@ -642,6 +642,10 @@ def write_results(ctx: Context, text: str, started: datetime, load: tuple[float,
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                 cwd=str(BENCH_DIR.parent)).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench"],
+                               capture_output=True, text=True, cwd=str(BENCH_DIR.parent)).stdout.strip()
+        if dirty:
+            commit += " plus uncommitted changes in the working tree"
     except OSError:
         commit = "?"
     db = "given --database-url" if ctx.args.database_url else "embedded (pgserver)"
