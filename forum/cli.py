@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import logging
 import os
@@ -78,9 +79,12 @@ def _run(settings: Settings, dsn: str, work: Callable[[], Awaitable[T]], pool: b
 
 
 def _migrate(settings: Settings, dsn: str) -> list[str]:
+    """Apply migrations; Piccolo's progress output goes to stderr so that stdout stays
+    clean for commands that write data there (`forum export > site.json`)."""
     from forum import db
 
-    return _run(settings, dsn, db.migrate, pool=False)
+    with contextlib.redirect_stdout(sys.stderr):
+        return _run(settings, dsn, db.migrate, pool=False)
 
 
 def _raise_system_exit(signum: int, _frame: Any) -> None:
@@ -238,12 +242,16 @@ def import_json(path: Path) -> None:
 @click.option("--topic", "topic_slug", default=None, help="Export only this topic.")
 def export_command(topic_slug: str | None) -> None:
     """Write the site (or one topic) as JSON to standard output."""
+    from forum.errors import DomainError
     from forum.transfer.commands import run_export
 
     settings = _settings()
     with database(settings) as dsn:
         _migrate(settings, dsn)
-        _run(settings, dsn, lambda: run_export(topic_slug, sys.stdout))
+        try:
+            _run(settings, dsn, lambda: run_export(topic_slug, sys.stdout))
+        except DomainError as exc:
+            raise click.ClickException(exc.detail) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -101,11 +101,22 @@ def configure(dsn: str, settings: Settings | None = None) -> ForumEngine:
     return engine
 
 
+async def _keep_session(_conn: Any) -> None:
+    """Pool release hook replacing asyncpg's RESET ALL/UNLISTEN/CLOSE ALL round trip.
+
+    asyncpg still rolls back an open transaction before calling it. Nothing in forum
+    leaves session state behind: settings are `SET LOCAL`, locks are transaction-scoped
+    (`pg_advisory_xact_lock`), and LISTEN runs on the event listener's own connection.
+    Measured: about 2x more pooled queries per second (bench/README.md).
+    """
+
+
 async def open_pool(settings: Settings) -> None:
     await engine.start_connection_pool(
         min_size=min(settings.db_pool_min, settings.db_pool_max),
         max_size=settings.db_pool_max,
         max_inactive_connection_lifetime=300,
+        reset=_keep_session,
     )
 
 

@@ -46,8 +46,8 @@ class ModerationItem(Table, tablename="moderation_item"):
     claimed_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
     claim_expires_at = Timestamptz(null=True, default=None)
     decided_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
-    decision = Varchar(length=16, null=True)
-    decision_reason = Text(null=True)
+    decision = Varchar(length=16, null=True, default=None)
+    decision_reason = Text(null=True, default=None)
     decided_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
@@ -57,7 +57,7 @@ class Flag(Table, tablename="flag"):
     comment = ForeignKey(Comment, on_delete=OnDelete.cascade)
     user = ForeignKey(User, on_delete=OnDelete.cascade)
     reason = Varchar(length=32)
-    note = Varchar(length=500, null=True)
+    note = Varchar(length=500, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     resolved_at = Timestamptz(null=True, default=None)  # set by the decision that settled it
 
@@ -70,6 +70,6 @@ class AuditLog(Table, tablename="audit_log"):
     action = Varchar(length=64)
     target_type = Varchar(length=32)
     target_id = BigInt(null=True)
-    reason = Text(null=True)
+    reason = Text(null=True, default=None)
     details = JSONB(default="{}")
     created_at = Timestamptz(default=TimestamptzNow())

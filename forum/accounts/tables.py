@@ -8,14 +8,14 @@ from piccolo.table import Table
 
 class User(Table, tablename="forum_user"):
     # null once the account is erased (the row stays as an anonymous husk for foreign keys)
-    handle = Varchar(length=30, null=True)
+    handle = Varchar(length=30, null=True, default=None)
     # lower-case; unique (partial index); never in any public payload
-    email = Varchar(length=254, null=True)
-    password_hash = Text(null=True)
+    email = Varchar(length=254, null=True, default=None)
+    password_hash = Text(null=True, default=None)
     role = Varchar(length=16, default="reader")  # reader | coach | moderator | admin
     status = Varchar(length=16, default="active")  # active | suspended | erased
     suspended_until = Timestamptz(null=True, default=None)  # null with status suspended = until lifted
-    suspension_reason = Text(null=True)
+    suspension_reason = Text(null=True, default=None)
     notify_email = Boolean(default=False)  # email notifications are opt-in
     created_at = Timestamptz(default=TimestamptzNow())
     erased_at = Timestamptz(null=True, default=None)

@@ -33,14 +33,14 @@ class Comment(Table, tablename="comment"):
     audience = ForeignKey(User, null=True, on_delete=OnDelete.set_null)  # the asker of a private subtree
     status = Varchar(length=16)  # published | pending | rejected | spam | deleted
     author = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
-    guest_name = Varchar(length=40, null=True)
-    author_badge = Varchar(length=16, null=True)  # coach | moderator | admin, fixed at write time
+    guest_name = Varchar(length=40, null=True, default=None)
+    author_badge = Varchar(length=16, null=True, default=None)  # coach | moderator | admin, fixed at write time
     body = Text(default="")  # Markdown source
     body_html = Text(default="")  # sanitized once, at write time
     score = Integer(default=0)
     reply_count = Integer(default=0)  # descendants the public sees
     accepted = Boolean(default=False)
-    question_status = Varchar(length=16, null=True)  # unanswered | answered | accepted (questions only)
+    question_status = Varchar(length=16, null=True, default=None)  # unanswered | answered | accepted (questions only)
     first_answer_at = Timestamptz(null=True, default=None)
     urgent = Boolean(default=False)  # crisis words or a self_harm_risk flag
     first_published_at = Timestamptz(null=True, default=None)  # notifications fire once

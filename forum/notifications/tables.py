@@ -17,7 +17,7 @@ class Notification(Table, tablename="notification"):
     comment = ForeignKey(Comment, null=True, on_delete=OnDelete.cascade)
     topic = ForeignKey(Topic, null=True, on_delete=OnDelete.cascade)
     actor = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
-    reason = Text(null=True)  # the moderator's reason, for `moderation`
+    reason = Text(null=True, default=None)  # the moderator's reason, for `moderation`
     created_at = Timestamptz(default=TimestamptzNow())
     read_at = Timestamptz(null=True, default=None)
 
@@ -33,5 +33,5 @@ class EmailOutbox(Table, tablename="email_outbox"):
     next_attempt_at = Timestamptz(default=TimestamptzNow())
     sent_at = Timestamptz(null=True, default=None)
     failed_at = Timestamptz(null=True, default=None)  # gave up after the last retry
-    last_error = Text(null=True)
+    last_error = Text(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())

@@ -12,7 +12,7 @@ class Topic(Table, tablename="topic"):
     slug = Varchar(length=200, unique=True)
     kind = Varchar(length=16)  # article | discussion
     title = Varchar(length=300)
-    url = Varchar(length=2000, null=True)  # the article's page on the blog; unique when set
+    url = Varchar(length=2000, null=True, default=None)  # the article's page on the blog; unique when set
     body = Text(default="")
     body_html = Text(default="")
     author = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
