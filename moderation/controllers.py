@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from forum.auth import Viewer, requires_active_user, requires_admin, requires_moderator
+from forum.errors import BadRequest
 from forum.pagination import DEFAULT_LIMIT, MAX_ID, Cursor, Id, Limit
 from moderation import services
 from moderation.schemas import (
@@ -106,8 +107,6 @@ class ModerationController(Controller):
         """Suspend for `days`, or until lifted when no days are given; `reason` is required."""
         reason = data.reason.strip()
         if not reason:
-            from forum.errors import BadRequest
-
             raise BadRequest("reason: say why the account is suspended.")
         return msgspec.convert(await services.suspend_user(user, user_id, data.days, reason), SuspensionState)
 

@@ -7,6 +7,7 @@ lock for decisions), so racing moderators in any number of processes decide once
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
@@ -714,8 +715,6 @@ async def audit_log(limit: int, cursor: str | None, actor_id: int | None, target
         """,
         before_id, actor_id, target_id, action, target_type, limit + 1)
     rows, more = pagination.page(rows, limit)
-    import json
-
     items = [{
         "id": r["id"], "actor": _user_ref(r["actor_id"], r["handle"], r["role"]), "actor_id": r["actor_id"],
         "action": r["action"], "target_type": r["target_type"], "target_id": r["target_id"], "reason": r["reason"],
