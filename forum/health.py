@@ -35,8 +35,7 @@ class HealthController(Controller):
             return Response(Health(status="degraded", database="unavailable"), status_code=503,
                             headers={"Retry-After": "5"})
 
-    @get("/metrics", operation_id="get_metrics", media_type=MediaType.TEXT, include_in_schema=True,
-         sync_to_thread=False)
+    @get("/metrics", operation_id="get_metrics", media_type=MediaType.TEXT, include_in_schema=True)
     async def get_metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """Prometheus text format. Can be switched off (FORUM_METRICS=off) or put behind a token."""
         settings = request.app.state.settings
