@@ -151,6 +151,16 @@ def internal_error_handler(request: Request, exc: Exception) -> Response[dict[st
         return error_response(400, "The request body is not valid UTF-8.")
     if isinstance(exc, RecursionError):
         return error_response(400, "The request body is nested too deeply.")
+    # Input the validation let through but PostgreSQL cannot take: a NUL in text
+    # (CharacterNotInRepertoireError), a number past a column's range (asyncpg raises
+    # OverflowError while encoding, PostgreSQL NumericValueOutOfRangeError). Nothing was
+    # stored (the transaction rolled back); it is the request's fault, not the server's.
+    if isinstance(exc, (asyncpg.exceptions.DataError, OverflowError)):
+        log.warning("input refused by the database on %s %s (%s: %s) request_id=%s", request.method,
+                    request.url.path, type(exc).__name__, exc, rid)
+        if isinstance(exc, asyncpg.exceptions.CharacterNotInRepertoireError):
+            return error_response(400, "The request contains a character that cannot be stored (NUL).")
+        return error_response(400, "A value in the request is out of range or cannot be stored.")
     if isinstance(exc, _DB_DOWN) or isinstance(exc, TimeoutError):
         log.warning("database unavailable on %s %s (%s: %s) request_id=%s", request.method,
                     request.url.path, type(exc).__name__, exc, rid)

@@ -105,7 +105,15 @@ class ForumApp(Litestar):
 
         streaming = scope["path"].endswith("/events")
         try:
-            if streaming or self.request_timeout_s <= 0:
+            too_large = _declared_too_large(scope, getattr(self, "request_max_body_size", None))
+            if too_large is not None:
+                # Refused before routing, also on routes that never read their body (which
+                # Litestar's own limit, applied when a handler reads the body, does not cover).
+                await _send_json(send_wrapper, too_large, {
+                    "status_code": too_large, "detail": "The request body is too large." if too_large == 413
+                    else "The Content-Length header is not a valid number.",
+                })
+            elif streaming or self.request_timeout_s <= 0:
                 await super().__call__(scope, receive, send_wrapper)
             else:
                 try:
@@ -128,6 +136,18 @@ class ForumApp(Litestar):
                     "event": "request", "request_id": request_id, "method": scope["method"],
                     "route": route, "status": status, "ms": round(elapsed * 1000, 2),
                 }))
+
+
+def _declared_too_large(scope: Scope, limit: int | None) -> int | None:
+    """413 when the declared Content-Length exceeds `limit`, 400 when it is not a number."""
+    if not limit:
+        return None
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            if not value.isdigit() or len(value) > 18:
+                return 400 if not value.isdigit() else 413
+            return 413 if int(value) > limit else None
+    return None
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any],

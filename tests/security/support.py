@@ -94,3 +94,36 @@ def route_exists(app: Any, method: str, path_template: str) -> bool:
         if strip_types(route.path) == path_template and method.upper() in getattr(route, "methods", set()):
             return True
     return False
+
+
+async def asgi_request(app: Any, method: str, path: str, query: bytes = b"",
+                       headers: list[tuple[bytes, bytes]] | None = None,
+                       body: bytes = b"") -> tuple[int, dict[bytes, bytes], bytes]:
+    """One raw ASGI request: for what httpx refuses to send (a 100 KB query string,
+    non-ASCII header bytes). Returns (status, headers, body)."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query,
+        "root_path": "", "headers": [(b"host", b"testserver"), *(headers or [])],
+        "client": ("127.0.0.1", 40000), "server": ("testserver", 80),
+    }
+    sent = False
+    out: dict[str, Any] = {"status": None, "headers": {}, "body": b""}
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            out["status"] = message["status"]
+            out["headers"] = {k.lower(): v for k, v in message.get("headers", [])}
+        elif message["type"] == "http.response.body":
+            out["body"] += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return out["status"], out["headers"], out["body"]
