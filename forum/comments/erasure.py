@@ -75,6 +75,8 @@ async def erase_user_content(user_id: int) -> None:
     topics = await sql.fetch(
         "UPDATE topic SET author = NULL,"
         " title = CASE WHEN kind = 'discussion' THEN $2 ELSE title END,"
+        # a discussion's slug was made from the words its author wrote
+        " slug = CASE WHEN kind = 'discussion' THEN 'deleted-discussion-' || id ELSE slug END,"
         " body = CASE WHEN kind = 'discussion' THEN '' ELSE body END,"
         " body_html = CASE WHEN kind = 'discussion' THEN '' ELSE body_html END,"
         " updated_at = clock_timestamp() WHERE author = $1 RETURNING id", user_id, ERASED_DISCUSSION_TITLE)

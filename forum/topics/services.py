@@ -165,7 +165,9 @@ async def create_topic(*, kind: str, title: str, body: str, slug: str | None, ur
     verdict = None
     if kind == "discussion":
         verdict = await policy.evaluate(policy.Draft(
-            author=viewer, guest_name=None, body=text, body_html=html, target="topic", topic_mode=mode,
+            author=viewer, guest_name=None, body=text, body_html=html, target="topic",
+            # the mode governs the discussion's comments, not the discussion itself
+            topic_mode="open",
             client_ip=client_ip, kind="discussion", title=title))
     values = {"kind": kind, "title": title, "url": url, "body": text, "body_html": html, "author": viewer.id,
               "comments_mode": mode, "status": verdict.status if verdict else "published"}

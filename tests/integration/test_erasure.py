@@ -16,8 +16,9 @@ from tests.helpers import Account, auth, make_user
 PASSWORD = "Correct-horse-9-battery"
 
 
-async def _topic(kind: str = "article", author: int | None = None, title: str = "A topic") -> int:
-    slug = f"topic-{uuid.uuid4().hex[:10]}"
+async def _topic(kind: str = "article", author: int | None = None, title: str = "A topic",
+                 slug: str | None = None) -> int:
+    slug = slug or f"topic-{uuid.uuid4().hex[:10]}"
     return int(await sql.fetchval(
         "INSERT INTO topic (slug, kind, title, url, body, body_html, author, comments_mode, status, comment_count,"
         " version, created_at, updated_at) VALUES ($1, $2, $3, NULL, 'topic body', '<p>topic body</p>', $4, 'open',"
@@ -111,7 +112,9 @@ async def _victim_world(client: httpx.AsyncClient) -> dict[str, Any]:
     await sql.execute("INSERT INTO idempotency_key (scope, key, request_hash, status_code, response, created_at)"
                       " VALUES ($1, 'k1', 'h', 201, $2::jsonb, now())", f"user:{victim.id}",
                       json.dumps({"body_html": alone_text, "author": {"handle": victim.handle}}))
-    discussion = await _topic("discussion", victim.id, title=f"Title {discussion_text}")
+    # like a generated slug, it carries the author's own words
+    discussion = await _topic("discussion", victim.id, title=f"Title {discussion_text}",
+                              slug=f"title-{discussion_text}")
     await sql.execute("UPDATE topic SET body = $2, body_html = $2 WHERE id = $1", discussion, discussion_text)
     return dict(victim=victim, email=email, other=other, topic=topic, replied=replied, alone=alone,
                 reply=reply, own_reply=own_reply, texts=[replied_text, alone_text, old_text, discussion_text],

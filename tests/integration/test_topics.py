@@ -75,3 +75,15 @@ async def test_listing_newest_first_and_held_discussions(client: httpx.AsyncClie
         assert await sql.fetchval("SELECT count(*) FROM moderation_item WHERE topic = $1", held_topic["id"]) == 1
     arts = (await client.get("/api/topics", params={"kind": "discussion"})).json()["items"]
     assert all(t["kind"] == "discussion" for t in arts)
+
+
+async def test_premoderated_mode_holds_comments_not_the_discussion_itself(client: httpx.AsyncClient) -> None:
+    """`comments: premoderated` governs a discussion's comments; the discussion itself is
+    judged like any post by its author (a trusted coach here: published at once)."""
+    coach = await make_user("coach")
+    r = await client.post("/api/topics", headers=coach.headers, json={
+        "kind": "discussion", "title": "Weekly check-in", "body": "How did this week go?", "comments": "premoderated"})
+    assert r.status_code == 201, r.text
+    assert r.json()["comments"] == "premoderated"
+    listed = (await client.get("/api/topics", params={"kind": "discussion"})).json()["items"]
+    assert r.json()["slug"] in [t["slug"] for t in listed]
