@@ -62,4 +62,25 @@ async def forwards():
         schema=None,
     )
 
+    manager.add_column(
+        table_class_name="Flag",
+        tablename="flag",
+        column_name="resolved_at",
+        db_column_name="resolved_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
     return manager

@@ -9,7 +9,7 @@ VERSION = "1.38.0"
 DESCRIPTION = "flag.resolved_at, open flag index"
 
 STATEMENTS = [
-    "ALTER TABLE flag ADD COLUMN resolved_at timestamptz NULL",
+    # flag.resolved_at itself is added by the 18_41 migration (Piccolo tracks it there)
     "CREATE INDEX flag_open_comment_idx ON flag (comment) WHERE resolved_at IS NULL",
     "ALTER TABLE flag ADD CONSTRAINT flag_reason_ck CHECK (reason IN ('spam','abuse','selling_or_sourcing',"
     "'dangerous_advice','personal_information','self_harm_risk','off_topic','other'))",
