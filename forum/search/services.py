@@ -25,6 +25,9 @@ START, STOP = "\ue000", "\ue001"
 _CURSOR_KIND = "search"
 # Characters PostgreSQL text cannot hold, or that we use as sentinels.
 _STRIP = re.compile("[\x00\ue000\ue001\ud800-\udfff]")
+# websearch_to_tsquery nests one NOT per '-': a long run of them overflows PostgreSQL's
+# tsquery stack ("tsquery stack too small", a 500). One '-' means the same as many.
+_NEGATIONS = re.compile(r"-(?:[\s-]*-)+")
 
 _language = "english"
 
@@ -43,7 +46,7 @@ def bound_query(q: str | None) -> str:
     """At most MAX_QUERY_WORDS words and MAX_QUERY_CHARS characters, without NUL or sentinels."""
     if not q:
         return ""
-    words = _STRIP.sub(" ", q[: MAX_QUERY_CHARS * 4]).split()[:MAX_QUERY_WORDS]
+    words = _NEGATIONS.sub("-", _STRIP.sub(" ", q[: MAX_QUERY_CHARS * 4])).split()[:MAX_QUERY_WORDS]
     return " ".join(words)[:MAX_QUERY_CHARS].strip()
 
 
