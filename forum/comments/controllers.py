@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.enums import MediaType
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
 
 from forum import sql
 from forum.auth import Viewer, requires_active_if_signed_in, requires_active_user
-from forum.comments import idempotency, posting, services
+from forum.comments import cache, idempotency, posting, services
+from forum.comments.lifecycle import page_cache
 from forum.comments.schemas import (
     CommentCreate,
     CommentEdit,
@@ -51,21 +53,35 @@ class ThreadController(Controller):
     tags = ["comments"]
 
     @get("/{slug:str}/comments", operation_id="list_topic_comments", cache=False)
-    async def list_topic_comments(self, viewer: NamedDependency[Viewer | None], slug: FromPath[str],
-                                  sort: Sort = "oldest", limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None,
-                                  if_none_match: IfNoneMatch = None) -> Response[CommentPage]:
+    async def list_topic_comments(self, request: Request[Any, Any, Any], viewer: NamedDependency[Viewer | None],
+                                  slug: FromPath[str], sort: Sort = "oldest", limit: Limit = DEFAULT_LIMIT,
+                                  cursor: Cursor = None, if_none_match: IfNoneMatch = None) -> Response[CommentPage]:
         """The thread: top-level comments paged in the chosen order, each with up to 100
         descendants nested in `replies` (depth first, oldest first) and `more_replies`."""
-        topic = await sql.fetchrow("SELECT id, slug, status, author, version FROM topic WHERE slug = $1", slug)
+        # Anonymous pages come from this process's cache while the topic's version and the
+        # page's authors are unchanged (forum/comments/cache.py); one statement checks both.
+        pages = page_cache(request.app) if viewer is None else None
+        key: cache.Key = (slug, sort, limit, cursor)
+        entry = pages.candidate(key) if pages is not None else None
+        topic = await sql.fetchrow(cache.TOPIC_SQL, slug, entry.author_ids if entry is not None else [])
         if topic is None or not posting.topic_visible(topic, viewer):
             raise NotFound("No such topic.")
         etag = thread_etag(topic["id"], topic["version"], viewer)
         headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
         if _etag_matches(if_none_match, etag):
             return Response(content=b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
-        page = await services.thread_page(topic["id"], topic["slug"], viewer, sort=sort, limit=limit,
-                                          cursor=cursor)
-        return Response(content=msgspec.convert(page, CommentPage), headers=headers)
+        if pages is not None and pages.fresh(key, entry, topic["id"], topic["version"], topic["authors"]):
+            assert entry is not None
+            body = entry.body
+        else:
+            page = await services.thread_page(topic["id"], topic["slug"], viewer, sort=sort, limit=limit,
+                                              cursor=cursor)
+            # the dicts are built in CommentRead's field order: encoding them gives the same bytes
+            body = msgspec.json.encode(page)
+            if pages is not None:
+                ids, authors = cache.authors_of(page["items"])
+                pages.put(key, cache.Entry(topic["id"], topic["version"], ids, authors, body))
+        return Response(content=body, media_type=MediaType.JSON, headers=headers)  # type: ignore[return-value]
 
     @post("/{slug:str}/comments", operation_id="create_comment", status_code=HTTP_201_CREATED,
           guards=[requires_active_if_signed_in])

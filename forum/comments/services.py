@@ -51,7 +51,9 @@ def viewer_args(viewer: Viewer | None) -> tuple[int | None, bool, bool]:
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return value.astimezone(timezone.utc).isoformat()
+    if value.tzinfo is not timezone.utc:  # asyncpg gives timestamptz in UTC already
+        value = value.astimezone(timezone.utc)
+    return value.isoformat()
 
 
 def to_json(row: Mapping[str, Any], topic_slug: str) -> dict[str, Any]:

@@ -1,0 +1,124 @@
+"""The encoded JSON of thread pages as the anonymous public sees them, per process.
+
+A hot thread is read far more than it is written, and building its page (three queries,
+200 comment dicts, JSON encoding) costs twenty times the one query that tells whether
+anything changed. So each process keeps the encoded bytes of recent anonymous pages and
+serves them again while they are still right. An entry is used only when, read in the
+same request from the database:
+
+- the topic's id and `version` are the ones the page was built at (every visible change
+  of a topic bumps its version: `forum.events.topic_changed`), and
+- the handles and roles of the page's authors are unchanged (a rename or a role change
+  does not bump topic versions, but shows in the page).
+
+Both come from one statement per request (`TOPIC_SQL`), so a write through any process
+is seen by every process at once, without depending on when a NOTIFY arrives. The
+listener's events only free memory early (`drop_topic`) and a "reset" (events may have
+been missed) clears everything; neither is needed for correctness.
+
+Only anonymous pages are cached: signed-in viewers may see their own pending comments and
+private questions, so their pages are always built for them.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+# Page bytes held per process at most (a 200-comment page is about 110 KB).
+MAX_BYTES = 48 * 1024 * 1024
+
+# The topic, and the current handles/roles of `$2` (the cached page's authors, by id).
+TOPIC_SQL = """
+SELECT t.id, t.slug, t.status, t.author, t.version,
+       (SELECT array_agg(coalesce(u.handle, '') || '/' || u.role ORDER BY u.id)
+          FROM forum_user u WHERE u.id = ANY($2::bigint[])) AS authors
+  FROM topic t WHERE t.slug = $1
+"""
+
+Key = tuple[str, str, int, "str | None"]  # (slug, sort, limit, cursor)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    topic_id: int
+    version: int
+    author_ids: list[int]  # sorted: the order of `authors`
+    authors: list[str] | None  # "handle/role" per author id, as TOPIC_SQL returns them
+    body: bytes
+
+
+def authors_of(items: list[dict]) -> tuple[list[int], list[str] | None]:  # type: ignore[type-arg]
+    """The author ids (sorted) and their "handle/role" strings shown in a page, nested replies too."""
+    seen: dict[int, str] = {}
+    stack = list(items)
+    while stack:
+        item = stack.pop()
+        author = item["author"]
+        if author is not None:
+            seen[author["id"]] = f"{author['handle']}/{author['role']}"
+        stack.extend(item["replies"])
+    ids = sorted(seen)
+    return ids, [seen[i] for i in ids] or None
+
+
+class PageCache:
+    """An LRU of encoded pages, bounded by entries and by bytes."""
+
+    def __init__(self, max_entries: int, max_bytes: int = MAX_BYTES):
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Key, Entry] = OrderedDict()
+        self._by_topic: dict[int, set[Key]] = {}
+        self._bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def candidate(self, key: Key) -> Entry | None:
+        """The entry stored under `key`, whether or not it is still right (see `fresh`)."""
+        return self._entries.get(key)
+
+    def fresh(self, key: Key, entry: Entry | None, topic_id: int, version: int, authors: list[str] | None) -> bool:
+        if (entry is not None and entry.topic_id == topic_id and entry.version == version
+                and entry.authors == authors):
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return True
+        self.misses += 1
+        return False
+
+    def put(self, key: Key, entry: Entry) -> None:
+        if self.max_entries <= 0 or len(entry.body) > self.max_bytes:
+            return
+        self._remove(key)
+        self._entries[key] = entry
+        self._by_topic.setdefault(entry.topic_id, set()).add(key)
+        self._bytes += len(entry.body)
+        while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+            self._remove(next(iter(self._entries)))
+
+    def drop_topic(self, topic_id: int, below_version: int | None = None) -> None:
+        """Forget a topic's pages (those older than `below_version` when given)."""
+        for key in list(self._by_topic.get(topic_id, ())):
+            entry = self._entries.get(key)
+            if entry is not None and (below_version is None or entry.version < below_version):
+                self._remove(key)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._by_topic.clear()
+        self._bytes = 0
+
+    def _remove(self, key: Key) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return
+        self._bytes -= len(entry.body)
+        keys = self._by_topic.get(entry.topic_id)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._by_topic[entry.topic_id]

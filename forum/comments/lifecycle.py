@@ -1,0 +1,33 @@
+"""Start-up of the comments domain: this process's thread-page cache and its invalidation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from forum.comments.cache import PageCache
+from forum.events import EventListener, TopicEvent
+
+
+def page_cache(app: Any) -> PageCache | None:
+    """The app's thread-page cache (None before start-up: pages are then always built)."""
+    return getattr(app.state, "thread_pages", None)
+
+
+async def on_startup(app: Any, settings: Any, listener: EventListener) -> None:
+    cache = PageCache(settings.cache_entries)
+    app.state.thread_pages = cache
+
+    def on_event(event: TopicEvent) -> None:
+        # Only frees memory early: an entry is checked against the topic's version on use.
+        if event.kind == "reset":
+            cache.clear()
+        else:
+            cache.drop_topic(event.topic_id, below_version=event.version)
+
+    listener.add_handler(on_event)
+
+
+async def on_shutdown(app: Any) -> None:
+    cache = page_cache(app)
+    if cache is not None:
+        cache.clear()
