@@ -18,6 +18,7 @@ from typing import Awaitable, Callable
 import asyncpg
 
 from forum import sql
+from forum.tasks import cancel_and_wait
 
 log = logging.getLogger("forum.events")
 CHANNEL = "forum_events"
@@ -74,12 +75,7 @@ class EventListener:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
+        await cancel_and_wait(task)
         await self._close()
 
     async def _close(self) -> None:

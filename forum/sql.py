@@ -20,40 +20,29 @@ def _conn_of_transaction() -> asyncpg.Connection | None:
     return current.connection if current is not None else None
 
 
-async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
+async def _call(method: str, query: str, args: tuple[Any, ...]) -> Any:
     conn = _conn_of_transaction()
     if conn is not None:
-        return await conn.fetch(sql, *args)
+        return await getattr(conn, method)(query, *args)
     assert engine.pool is not None, "the connection pool is not open"
     async with engine.pool.acquire() as conn:
-        return await conn.fetch(sql, *args)
+        return await getattr(conn, method)(query, *args)
+
+
+async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
+    return await _call("fetch", sql, args)  # type: ignore[no-any-return]
 
 
 async def fetchrow(sql: str, *args: Any) -> asyncpg.Record | None:
-    conn = _conn_of_transaction()
-    if conn is not None:
-        return await conn.fetchrow(sql, *args)
-    assert engine.pool is not None, "the connection pool is not open"
-    async with engine.pool.acquire() as conn:
-        return await conn.fetchrow(sql, *args)
+    return await _call("fetchrow", sql, args)  # type: ignore[no-any-return]
 
 
 async def fetchval(sql: str, *args: Any) -> Any:
-    conn = _conn_of_transaction()
-    if conn is not None:
-        return await conn.fetchval(sql, *args)
-    assert engine.pool is not None, "the connection pool is not open"
-    async with engine.pool.acquire() as conn:
-        return await conn.fetchval(sql, *args)
+    return await _call("fetchval", sql, args)
 
 
 async def execute(sql: str, *args: Any) -> str:
-    conn = _conn_of_transaction()
-    if conn is not None:
-        return await conn.execute(sql, *args)
-    assert engine.pool is not None, "the connection pool is not open"
-    async with engine.pool.acquire() as conn:
-        return await conn.execute(sql, *args)
+    return await _call("execute", sql, args)  # type: ignore[no-any-return]
 
 
 @asynccontextmanager

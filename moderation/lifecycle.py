@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from forum import metrics
+from forum.tasks import cancel_and_wait
 
 log = logging.getLogger("forum.moderation")
 SWEEP_INTERVAL_S = 60.0
@@ -45,9 +46,4 @@ async def on_startup(app: Any, settings: Any, listener: Any) -> None:
 async def on_shutdown(app: Any) -> None:
     global _sweeper
     task, _sweeper = _sweeper, None
-    if task is not None:
-        task.cancel()
-        try:
-            await task
-        except (asyncio.CancelledError, Exception):  # noqa: BLE001
-            pass
+    await cancel_and_wait(task)

@@ -26,6 +26,7 @@ import aiosmtplib
 
 from forum import sql
 from forum.settings import Settings
+from forum.tasks import cancel_and_wait
 
 log = logging.getLogger("forum.mail")
 
@@ -176,12 +177,7 @@ class Sender:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         while True:

@@ -1,7 +1,6 @@
 """Indexes, constraints and tables Piccolo's column types cannot express."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.table import Table
+from migrations.raw import raw_forwards
 
 ID = "2026-11-26T18:30:00:000000"
 VERSION = "1.38.0"
@@ -60,16 +59,4 @@ STATEMENTS = [
 ]
 
 
-class RawTable(Table):
-    pass
-
-
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="forum", description=DESCRIPTION)
-
-    async def run() -> None:
-        for statement in STATEMENTS:
-            await RawTable.raw(statement)
-
-    manager.add_raw(run)
-    return manager
+forwards = raw_forwards(ID, "forum", DESCRIPTION, STATEMENTS)

@@ -11,8 +11,7 @@ thread or post) to the local row it became, so importing the same file twice cre
 nothing new.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.table import Table
+from migrations.raw import raw_forwards
 
 ID = "2026-11-26T19:05:00:000000"
 VERSION = "1.38.0"
@@ -44,16 +43,4 @@ STATEMENTS = [
 ]
 
 
-class RawTable(Table):
-    pass
-
-
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="forum", description=DESCRIPTION)
-
-    async def run() -> None:
-        for statement in STATEMENTS:
-            await RawTable.raw(statement)
-
-    manager.add_raw(run)
-    return manager
+forwards = raw_forwards(ID, "forum", DESCRIPTION, STATEMENTS)

@@ -1,7 +1,6 @@
 """Append-only audit log, one open item per target and queue, default rules."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.table import Table
+from migrations.raw import raw_forwards
 
 ID = "2026-11-26T18:30:01:000000"
 VERSION = "1.38.0"
@@ -56,23 +55,15 @@ STATEMENTS = [
     "CREATE UNIQUE INDEX moderation_rules_single_row ON moderation_rules ((true))",
 ]
 
+STEPS = [
+    *STATEMENTS,
+    (
+        "INSERT INTO moderation_rules (banned_words, suspect_words, crisis_words, max_links_untrusted,"
+        " trusted_after_approved, flag_hide_threshold, edit_window_minutes, premoderate_all,"
+        " crisis_message, updated_at) VALUES ({}, {}, {}, 2, 2, 3, 15, false, {}, now())",
+        [[], [], [], DEFAULT_CRISIS_MESSAGE],
+    ),
+]
 
-class RawTable(Table):
-    pass
 
-
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="moderation", description=DESCRIPTION)
-
-    async def run() -> None:
-        for statement in STATEMENTS:
-            await RawTable.raw(statement)
-        await RawTable.raw(
-            "INSERT INTO moderation_rules (banned_words, suspect_words, crisis_words, max_links_untrusted,"
-            " trusted_after_approved, flag_hide_threshold, edit_window_minutes, premoderate_all,"
-            " crisis_message, updated_at) VALUES ({}, {}, {}, 2, 2, 3, 15, false, {}, now())",
-            [], [], [], DEFAULT_CRISIS_MESSAGE,
-        )
-
-    manager.add_raw(run)
-    return manager
+forwards = raw_forwards(ID, "moderation", DESCRIPTION, STEPS)

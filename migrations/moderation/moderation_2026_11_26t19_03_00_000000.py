@@ -2,8 +2,7 @@
 slurs and threats (refused). Only fills lists that are still empty, so an installation's
 own lists are never overwritten."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.table import Table
+from migrations.raw import raw_forwards
 
 ID = "2026-11-26T19:03:00:000000"
 VERSION = "1.38.0"
@@ -28,19 +27,12 @@ BANNED_WORDS = [
     "nigger", "faggot", "kike", "tranny",
 ]
 
+# Only lists that are still empty are filled: an admin's own lists are never overwritten.
+STEPS = [
+    (f"UPDATE moderation_rules SET {column} = {{}} WHERE cardinality({column}) = 0", [words])
+    for column, words in (("suspect_words", SUSPECT_WORDS), ("crisis_words", CRISIS_WORDS),
+                          ("banned_words", BANNED_WORDS))
+]
 
-class RawTable(Table):
-    pass
 
-
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="moderation", description=DESCRIPTION)
-
-    async def run() -> None:
-        for column, words in (("suspect_words", SUSPECT_WORDS), ("crisis_words", CRISIS_WORDS),
-                              ("banned_words", BANNED_WORDS)):
-            await RawTable.raw(
-                f"UPDATE moderation_rules SET {column} = {{}} WHERE cardinality({column}) = 0", words)
-
-    manager.add_raw(run)
-    return manager
+forwards = raw_forwards(ID, "moderation", DESCRIPTION, STEPS)

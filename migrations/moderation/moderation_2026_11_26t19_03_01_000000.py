@@ -1,8 +1,7 @@
 """Flags are resolved by a decision (dismissed or acted on): only unresolved flags count
 towards the hide threshold and show on the reported queue."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.table import Table
+from migrations.raw import raw_forwards
 
 ID = "2026-11-26T19:03:01:000000"
 VERSION = "1.38.0"
@@ -18,16 +17,4 @@ STATEMENTS = [
 ]
 
 
-class RawTable(Table):
-    pass
-
-
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="moderation", description=DESCRIPTION)
-
-    async def run() -> None:
-        for statement in STATEMENTS:
-            await RawTable.raw(statement)
-
-    manager.add_raw(run)
-    return manager
+forwards = raw_forwards(ID, "moderation", DESCRIPTION, STATEMENTS)
