@@ -491,7 +491,11 @@ def scenario_5(ctx: Context, srv: Server) -> None:
         ctx.rows.append(Row.unavailable(name, "missing " + ", ".join(missing), target))
         return
     since = datetime.now(timezone.utc)
-    res = asyncio.run(_moderate(ctx, srv))
+    if "5" in ctx.args.profile:  # samples the first `duration` seconds of the run
+        with py_spy(ctx, "5", srv):
+            res = asyncio.run(_moderate(ctx, srv))
+    else:
+        res = asyncio.run(_moderate(ctx, srv))
     decided = res["decided"]
     twice = sum(1 for n in decided.values() if n > 1)
     ok_sql, sql_note = asyncio.run(_verify_moderation(ctx, since))

@@ -11,6 +11,7 @@ behind (not even a rate-limit hit).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from forum import ratelimit, sql
 from forum.auth import Viewer
@@ -83,9 +84,11 @@ _RULE_COLUMNS = (
 _cache: tuple[str, Rules, Matchers] | None = None
 
 
-async def _load() -> tuple[Rules, Matchers]:
+async def _load(version: str | None = None) -> tuple[Rules, Matchers]:
+    """The rules and compiled lists; `version` is the row's xmin when the caller read it already."""
     global _cache
-    version = await sql.fetchval("SELECT xmin::text FROM moderation_rules LIMIT 1")
+    if version is None:
+        version = await sql.fetchval("SELECT xmin::text FROM moderation_rules LIMIT 1")
     assert version is not None, "moderation_rules has no row: run the migrations"
     cached = _cache
     if cached is not None and cached[0] == version:
@@ -130,43 +133,63 @@ class AuthorStanding:
         return self.rejected_recent / self.decided_recent if self.decided_recent else 0.0
 
 
-async def author_standing(user_id: int, approved_cap: int) -> AuthorStanding:
-    row = await sql.fetchrow(
-        """
-        SELECT (SELECT count(*) FROM (SELECT 1 FROM comment
-                  WHERE author = $1 AND first_published_at IS NOT NULL LIMIT $2) a) AS approved,
-               count(*) FILTER (WHERE status IN ('rejected', 'spam')) AS rejected_recent,
-               count(*) FILTER (WHERE status IN ('rejected', 'spam') OR first_published_at IS NOT NULL)
-                   AS decided_recent
-          FROM comment
-         WHERE author = $1 AND created_at > now() - make_interval(days => $3)
-        """,
-        user_id, max(approved_cap, 0), REJECTION_WINDOW_DAYS,
-    )
+# The author's standing, in parts of one statement: approved comments (counted up to the
+# rules' `trusted_after_approved`), and rejected/spam ones of the last REJECTION_WINDOW_DAYS
+# (comment_author_idx range). The decided count is only needed when something was rejected.
+_APPROVED = """(SELECT count(*) FROM (SELECT 1 FROM comment WHERE author = $1 AND first_published_at IS NOT NULL
+                 LIMIT (SELECT greatest(trusted_after_approved, 0) FROM moderation_rules LIMIT 1)) a)"""
+_REJECTED = f"""(SELECT count(*) FROM comment WHERE author = $1 AND status IN ('rejected', 'spam')
+                 AND created_at > now() - interval '{REJECTION_WINDOW_DAYS} days')"""
+_DECIDED = f"""SELECT count(*) FROM comment WHERE author = $1
+                 AND (status IN ('rejected', 'spam') OR first_published_at IS NOT NULL)
+                 AND created_at > now() - interval '{REJECTION_WINDOW_DAYS} days'"""
+# A repeat of the same text within REPEAT_WINDOW_MINUTES, per kind of draft ($1 author or guest name, $2 body).
+_REPEAT = {
+    "topic": "SELECT 1 FROM topic WHERE author = $1 AND body = $2 AND title = $3"
+             f" AND created_at > now() - interval '{REPEAT_WINDOW_MINUTES} minutes' LIMIT 1",
+    "author": "SELECT 1 FROM comment WHERE author = $1 AND body = $2 AND status <> 'deleted'"
+              f" AND created_at > now() - interval '{REPEAT_WINDOW_MINUTES} minutes' LIMIT 1",
+    "guest": "SELECT 1 FROM comment WHERE author IS NULL AND guest_name = $1 AND body = $2"
+             f" AND status <> 'deleted' AND created_at > now() - interval '{REPEAT_WINDOW_MINUTES} minutes' LIMIT 1",
+}
+
+
+async def author_standing(user_id: int) -> AuthorStanding:
+    row = await sql.fetchrow(f"SELECT {_APPROVED} AS approved, {_REJECTED} AS rejected_recent", user_id)
     assert row is not None
-    return AuthorStanding(row["approved"], row["rejected_recent"], row["decided_recent"])
+    return await _standing(user_id, row["approved"], row["rejected_recent"])
 
 
-async def _check_repeat(draft: Draft) -> None:
-    if draft.target == "topic":
-        if draft.author is None:
-            return
-        found = await sql.fetchval(
-            "SELECT 1 FROM topic WHERE author = $1 AND body = $2 AND title = $3"
-            " AND created_at > now() - make_interval(mins => $4) LIMIT 1",
-            draft.author.id, draft.body, draft.title, REPEAT_WINDOW_MINUTES)
+async def _standing(user_id: int, approved: int, rejected_recent: int) -> AuthorStanding:
+    decided = await sql.fetchval(_DECIDED, user_id) if rejected_recent else 0
+    return AuthorStanding(approved, rejected_recent, decided)
+
+
+async def _facts(draft: Draft, needs_standing: bool) -> tuple[str, bool, int, int]:
+    """One round trip: the rules' version, whether this is a repeat post, the author's standing."""
+    columns = ["(SELECT xmin::text FROM moderation_rules LIMIT 1) AS version"]
+    args: list[Any] = []
+    if draft.target == "topic" and draft.author is not None:
+        columns.append(f"EXISTS ({_REPEAT['topic']}) AS repeated")
+        args = [draft.author.id, draft.body, draft.title]
+    elif draft.target == "topic":
+        columns.append("false AS repeated")
     elif draft.author is not None:
-        found = await sql.fetchval(
-            "SELECT 1 FROM comment WHERE author = $1 AND body = $2 AND status <> 'deleted'"
-            " AND created_at > now() - make_interval(mins => $3) LIMIT 1",
-            draft.author.id, draft.body, REPEAT_WINDOW_MINUTES)
+        columns.append(f"EXISTS ({_REPEAT['author']}) AS repeated")
+        args = [draft.author.id, draft.body]
     else:
-        found = await sql.fetchval(
-            "SELECT 1 FROM comment WHERE author IS NULL AND guest_name = $1 AND body = $2"
-            " AND status <> 'deleted' AND created_at > now() - make_interval(mins => $3) LIMIT 1",
-            draft.guest_name, draft.body, REPEAT_WINDOW_MINUTES)
-    if found:
-        raise Conflict("You posted the same text a moment ago; it was not posted again.")
+        columns.append(f"EXISTS ({_REPEAT['guest']}) AS repeated")
+        args = [draft.guest_name, draft.body]
+    if needs_standing:
+        assert draft.author is not None
+        columns += [f"{_APPROVED} AS approved", f"{_REJECTED} AS rejected_recent"]
+        if not args:
+            args = [draft.author.id]
+    row = await sql.fetchrow(f"SELECT {', '.join(columns)}", *args)
+    assert row is not None and row["version"] is not None, "moderation_rules has no row: run the migrations"
+    if needs_standing:
+        return row["version"], bool(row["repeated"]), row["approved"], row["rejected_recent"]
+    return row["version"], bool(row["repeated"]), 0, 0
 
 
 async def _rate_limit(draft: Draft, trusted: bool) -> None:
@@ -185,13 +208,16 @@ async def _rate_limit(draft: Draft, trusted: bool) -> None:
 
 async def evaluate(draft: Draft) -> Verdict:
     """Published or pending (with reasons), urgent or not; raises for refused posts."""
-    rules, matchers = await _load()
+    author = draft.author
+    needs_standing = author is not None and not author.is_coach
+    version, repeated, approved, rejected_recent = await _facts(draft, needs_standing)
+    rules, matchers = await _load(version)
     toks = tokens(f"{draft.title}\n{draft.body}" if draft.title else draft.body)
     if matchers.banned.find(toks) is not None:
         raise ContentRefused(REFUSED_DETAIL, rule="banned_words")
-    await _check_repeat(draft)
+    if repeated:
+        raise Conflict("You posted the same text a moment ago; it was not posted again.")
 
-    author = draft.author
     reasons: list[str] = []
     trusted = False
     if author is None:
@@ -199,7 +225,7 @@ async def evaluate(draft: Draft) -> Verdict:
     elif author.is_coach:
         trusted = True
     else:
-        standing = await author_standing(author.id, rules.trusted_after_approved)
+        standing = await _standing(author.id, approved, rejected_recent)
         trusted = standing.approved >= rules.trusted_after_approved
         if not trusted:
             reasons.append("new_author")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from functools import partial
+from typing import Any, Awaitable, Callable, Sequence
 
 import asyncpg
 
@@ -361,10 +362,13 @@ async def _decide(viewer: Viewer, item_id: int, action: str, reason: str | None,
         outcome = await _decide_comment(viewer, item, action, reason, body)
     else:
         outcome = await _decide_topic(viewer, item, action, reason, body)
-    await sql.execute(
+    decided = await sql.fetchrow(
         "UPDATE moderation_item SET status = 'decided', decision = $2, decision_reason = $3, decided_by = $4,"
-        " decided_at = clock_timestamp(), claimed_by = NULL, claim_expires_at = NULL WHERE id = $1",
+        " decided_at = clock_timestamp(), claimed_by = NULL, claim_expires_at = NULL WHERE id = $1"
+        " RETURNING id, queue, status, target_type, comment, topic, claim_expires_at, decision, decision_reason,"
+        " decided_at",
         item_id, action, reason, viewer.id)
+    assert decided is not None
     details: dict[str, Any] = {"item_id": item_id, "queue": item["queue"],
                                "status": {"before": outcome["before"], "after": outcome["after"]}}
     if outcome["closed"]:
@@ -378,10 +382,11 @@ async def _decide(viewer: Viewer, item_id: int, action: str, reason: str | None,
     if suspend_days is not None and outcome["author"] is not None:
         await suspend_user(viewer, outcome["author"], suspend_days,
                            reason or "suspended with a moderation decision", item_id=item_id)
-    decided = await sql.fetchrow(
-        "SELECT id, queue, status, target_type, comment, topic, claim_expires_at, decision, decision_reason,"
-        " decided_at FROM moderation_item WHERE id = $1", item_id)
-    assert decided is not None
+    if outcome.get("apply") is not None:
+        # The comment's status change comes last: it updates the topic row (counts, version),
+        # which every decision in the same topic also needs; holding that lock only for the
+        # last statements lets concurrent decisions overlap.
+        await outcome["apply"]()
     return _state(decided, None, decision=decided["decision"], decision_reason=decided["decision_reason"],
                   decided_at=decided["decided_at"], target_status=outcome["after"],
                   closed_item_ids=outcome["closed"])
@@ -415,21 +420,24 @@ async def _decide_comment(viewer: Viewer, item: asyncpg.Record, action: str, rea
     if c is None:
         raise NotFound("The comment of this item no longer exists.")
     before = c["status"]
+    after = before
     closed: list[int] = []
     flags_resolved = 0
     own_queue = [item["queue"]]
+    apply: Callable[[], Awaitable[None]] | None = None  # the status change, run last by _decide
     if action in ("approve", "edit_approve"):
         if action == "edit_approve":
             assert body is not None
             await policy.evaluate_edit(body, viewer)
             await visibility.replace_body(comment_id, body, editor_id=viewer.id)
         if before == "pending":
-            await visibility.publish(comment_id, actor_id=viewer.id)
+            apply, after = partial(visibility.publish, comment_id, actor_id=viewer.id), "published"
         flags_resolved = await _resolve_flags(comment_id)
         closed = await _close_others(item, ["pending", "reported", *own_queue], action, reason, viewer)
     elif action in ("reject", "spam"):
         if before in ("published", "pending"):
-            await visibility.reject(comment_id, "rejected" if action == "reject" else "spam")
+            after = "rejected" if action == "reject" else "spam"
+            apply = partial(visibility.reject, comment_id, after)
         flags_resolved = await _resolve_flags(comment_id)
         queues = list(QUEUES) if action == "spam" else ["pending", "reported", *own_queue]
         closed = await _close_others(item, queues, action, reason, viewer)
@@ -444,10 +452,9 @@ async def _decide_comment(viewer: Viewer, item: asyncpg.Record, action: str, rea
                 "SELECT 1 FROM moderation_item WHERE comment = $1 AND queue = 'pending' AND status = 'open'",
                 comment_id)
             if before == "pending" and c["first_published_at"] is not None and not held_by_rules:
-                await visibility.publish(comment_id, actor_id=viewer.id)
-    after = await sql.fetchval("SELECT status FROM comment WHERE id = $1", comment_id)
+                apply, after = partial(visibility.publish, comment_id, actor_id=viewer.id), "published"
     return {"before": before, "after": after, "closed": closed, "author": c["author"],
-            "flags_resolved": flags_resolved}
+            "flags_resolved": flags_resolved, "apply": apply}
 
 
 async def _mark_author_for_review(author_id: int, except_comment: int) -> None:

@@ -12,7 +12,7 @@ import asyncpg
 from forum import events, pagination, sql
 from forum.auth import Viewer
 from forum.comments import tree, visibility
-from forum.comments.services import iso, visible_row, written_comment
+from forum.comments.services import iso, to_json, visible_row, written_comment
 from forum.comments.validation import clean_body, clean_guest_name
 from forum.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from forum.markup import render_markdown
@@ -112,8 +112,10 @@ async def create_comment(slug: str, draft: NewComment, viewer: Viewer | None, cl
     )
     assert row is not None
     await policy.record(verdict, comment_id=comment_id)
-    await visibility.settle(row, was_public=False)
-    result = await written_comment(comment_id)
+    settled = await visibility.settle(row, was_public=False)
+    # the comment JSON from the row as stored (no re-read): its author is the viewer
+    result = to_json({**settled, "author_handle": viewer.handle if viewer else None,
+                      "author_role": viewer.role if viewer else None}, topic["slug"])
     if verdict.support:
         result["support"] = verdict.support
     return result

@@ -46,8 +46,6 @@ async def settle(row: Mapping[str, Any], *, was_public: bool) -> dict[str, Any]:
     (`was_public=False`), so creation and approval behave the same. Returns the row."""
     current = dict(row)
     now_public = is_public(current)
-    if now_public != was_public:
-        await _adjust_counts(current, 1 if now_public else -1)
     if current["status"] == "published" and current.get("first_published_at") is None:
         stamped = await sql.fetchrow(
             "UPDATE comment SET first_published_at = clock_timestamp() WHERE id = $1 RETURNING *", current["id"])
@@ -56,6 +54,10 @@ async def settle(row: Mapping[str, Any], *, was_public: bool) -> dict[str, Any]:
         from forum.qa.hooks import on_comment_published  # the Q&A domain imports comments
 
         await on_comment_published(current)
+    # The topic row (count, version) is written last: concurrent writers in one topic wait on
+    # its lock, which is held from here to the commit.
+    if now_public != was_public:
+        await _adjust_counts(current, 1 if now_public else -1)
     became_public = now_public and not was_public
     await events.topic_changed(current["topic"], kind=events.COMMENT if became_public else events.CHANGE,
                                comment_id=current["id"])
