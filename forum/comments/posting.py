@@ -12,7 +12,7 @@ import asyncpg
 from forum import events, pagination, sql
 from forum.auth import Viewer
 from forum.comments import tree, visibility
-from forum.comments.services import iso, to_json, visible_row, written_comment
+from forum.comments.services import ROW, iso, to_json, visible_row, written_comment
 from forum.comments.validation import clean_body, clean_guest_name
 from forum.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from forum.markup import render_markdown
@@ -96,23 +96,23 @@ async def create_comment(slug: str, draft: NewComment, viewer: Viewer | None, cl
         topic_id=topic["id"], topic_mode=topic["comments_mode"], client_ip=client_ip, kind=draft.kind,
     ))
     row = await sql.fetchrow(
-        """
+        f"""
         INSERT INTO comment (id, topic, parent, root_id, path, depth, kind, private, audience, status, author,
                              guest_name, author_badge, body, body_html, score, reply_count, accepted,
-                             question_status, urgent, created_at)
+                             question_status, urgent, created_at, first_published_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0, 0, false, $16, $17,
-                clock_timestamp())
-        RETURNING *
+                clock_timestamp(), CASE WHEN $18::boolean THEN clock_timestamp() END)
+        RETURNING {ROW}
         """,
         comment_id, topic["id"], parent["id"] if parent else None,
         parent["root_id"] if parent else comment_id, path, parent["depth"] + 1 if parent else 0,
         draft.kind, private, audience, verdict.status, viewer.id if viewer else None, guest_name,
         viewer.role if viewer is not None and viewer.role != "reader" else None, body, html,
-        "unanswered" if draft.kind == "question" else None, verdict.urgent,
+        "unanswered" if draft.kind == "question" else None, verdict.urgent, verdict.status == "published",
     )
     assert row is not None
     await policy.record(verdict, comment_id=comment_id)
-    settled = await visibility.settle(row, was_public=False)
+    settled = await visibility.settle(row, was_public=False, first_publication=verdict.status == "published")
     # the comment JSON from the row as stored (no re-read): its author is the viewer
     result = to_json({**settled, "author_handle": viewer.handle if viewer else None,
                       "author_role": viewer.role if viewer else None}, topic["slug"])

@@ -41,6 +41,14 @@ COLUMNS = """c.id, c.topic, c.parent, c.root_id, c.path, c.depth, c.kind, c.stat
 
 FROM = "comment c LEFT JOIN forum_user u ON u.id = c.author"
 
+# Every column of a comment row except the search columns: `search_tsv` (a tsvector as big
+# as the text) is costly to send and decode and no caller reads it.
+ROW_COLUMNS = ("id", "topic", "parent", "root_id", "path", "depth", "kind", "private", "audience", "status",
+               "author", "guest_name", "author_badge", "body", "body_html", "score", "reply_count", "accepted",
+               "question_status", "first_answer_at", "urgent", "first_published_at", "created_at", "edited_at",
+               "deleted_at")
+ROW = ", ".join(ROW_COLUMNS)
+
 
 def viewer_args(viewer: Viewer | None) -> tuple[int | None, bool, bool]:
     if viewer is None:
@@ -111,7 +119,8 @@ async def public_comment(comment_id: int) -> dict[str, Any] | None:
 async def visible_row(comment_id: int, viewer: Viewer | None) -> dict[str, Any]:
     """The raw row of a comment the viewer may see (404 otherwise)."""
     row = await sql.fetchrow(
-        f"SELECT c.*, t.slug AS topic_slug FROM comment c JOIN topic t ON t.id = c.topic"
+        f"SELECT {', '.join('c.' + col for col in ROW_COLUMNS)}, t.slug AS topic_slug"
+        f" FROM comment c JOIN topic t ON t.id = c.topic"
         f" WHERE c.id = $4 AND {VISIBLE}", *viewer_args(viewer), comment_id)
     if row is None:
         raise NotFound("No such comment.")

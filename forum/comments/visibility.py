@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from forum import events, sql
 from forum.comments import tree
+from forum.comments.services import ROW
 from forum.comments.validation import clean_body
 from forum.errors import BadRequest, Conflict, NotFound
 from forum.markup import render_markdown
@@ -26,7 +27,7 @@ def is_public(row: Mapping[str, Any]) -> bool:
 
 
 async def _lock(comment_id: int) -> dict[str, Any]:
-    row = await sql.fetchrow("SELECT * FROM comment WHERE id = $1 FOR UPDATE", comment_id)
+    row = await sql.fetchrow(f"SELECT {ROW} FROM comment WHERE id = $1 FOR UPDATE", comment_id)
     if row is None:
         raise NotFound("No such comment.")
     return dict(row)
@@ -40,17 +41,21 @@ async def _adjust_counts(row: Mapping[str, Any], delta: int) -> None:
     await sql.execute("UPDATE topic SET comment_count = comment_count + $2 WHERE id = $1", row["topic"], delta)
 
 
-async def settle(row: Mapping[str, Any], *, was_public: bool) -> dict[str, Any]:
+async def settle(row: Mapping[str, Any], *, was_public: bool, first_publication: bool | None = None) -> dict[str, Any]:
     """Side effects of `row` (already stored with its new status) having been `was_public`
     before: counts, first publication, the topic event. Also used for a new comment
-    (`was_public=False`), so creation and approval behave the same. Returns the row."""
+    (`was_public=False`), so creation and approval behave the same. Returns the row.
+    `first_publication`: the caller stored `first_published_at` with the status (True when
+    this is the comment's first publication); None: stamp it here when it is missing."""
     current = dict(row)
     now_public = is_public(current)
-    if current["status"] == "published" and current.get("first_published_at") is None:
+    if first_publication is None and current["status"] == "published" and current.get("first_published_at") is None:
         stamped = await sql.fetchrow(
-            "UPDATE comment SET first_published_at = clock_timestamp() WHERE id = $1 RETURNING *", current["id"])
+            f"UPDATE comment SET first_published_at = clock_timestamp() WHERE id = $1 RETURNING {ROW}", current["id"])
         assert stamped is not None
         current = dict(stamped)
+        first_publication = True
+    if first_publication:
         from forum.qa.hooks import on_comment_published  # the Q&A domain imports comments
 
         await on_comment_published(current)
@@ -71,9 +76,15 @@ async def _set_status(comment_id: int, status: str, allowed_from: tuple[str, ...
     if row["status"] not in allowed_from:
         raise Conflict(f"This comment is {row['status']}; it cannot become {status}.")
     was_public = is_public(row)
-    updated = await sql.fetchrow("UPDATE comment SET status = $2 WHERE id = $1 RETURNING *", comment_id, status)
+    # one UPDATE for the status and a first publication's stamp (each UPDATE of a comment
+    # recomputes its generated search column)
+    first_publication = status == "published" and row["first_published_at"] is None
+    updated = await sql.fetchrow(
+        "UPDATE comment SET status = $2,"
+        " first_published_at = CASE WHEN $3::boolean THEN clock_timestamp() ELSE first_published_at END"
+        f" WHERE id = $1 RETURNING {ROW}", comment_id, status, first_publication)
     assert updated is not None
-    return await settle(updated, was_public=was_public)
+    return await settle(updated, was_public=was_public, first_publication=first_publication)
 
 
 async def publish(comment_id: int, *, actor_id: int | None) -> None:
