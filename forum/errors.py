@@ -10,11 +10,32 @@ import logging
 from typing import Any
 
 import asyncpg
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 log = logging.getLogger("forum.errors")
+
+
+class ErrorBody(msgspec.Struct):
+    """Every error response (documented on every operation by forum.web.ForumApp)."""
+
+    status_code: int
+    detail: str
+
+
+ERROR_STATUSES = {
+    400: "Invalid input; the detail names the field.",
+    401: "No, bad or expired token.",
+    403: "Not allowed (role, ownership or suspension).",
+    404: "Not found, or not visible to the caller.",
+    409: "Conflict: duplicate, already claimed or already decided.",
+    413: "The request body is too large.",
+    422: "Refused by a content rule.",
+    429: "Rate limited; see Retry-After.",
+    503: "The database is unavailable or the request took too long; see Retry-After.",
+}
 
 
 class DomainError(Exception):

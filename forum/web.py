@@ -46,6 +46,7 @@ class ForumApp(Litestar):
     """Litestar with the outer layer described in the module docstring."""
 
     trusted_proxies: tuple[Any, ...] = ()
+    _allow: dict[str, bytes] = {}
     request_timeout_s: float = 15.0
     metrics_enabled: bool = True
 
@@ -54,6 +55,27 @@ class ForumApp(Litestar):
         self.trusted_proxies = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
         self.request_timeout_s = request_timeout_s
         self.metrics_enabled = metrics_enabled
+        self._document_errors()
+        self._allow = {route.path_format: ", ".join(sorted(route.methods)).encode()
+                       for route in self.routes if hasattr(route, "methods")}
+
+    def _document_errors(self) -> None:
+        """Every operation documents the JSON errors this layer and forum.errors can answer,
+        so clients (and schemathesis) know them; handlers may document more precisely."""
+        from litestar.handlers import HTTPRouteHandler
+        from litestar.openapi.datastructures import ResponseSpec
+
+        from forum.errors import ERROR_STATUSES, ErrorBody
+
+        for route in self.routes:
+            for handler in getattr(route, "route_handlers", ()):
+                if not isinstance(handler, HTTPRouteHandler) or not handler.include_in_schema:
+                    continue
+                responses = dict(handler.responses or {})
+                for status, description in ERROR_STATUSES.items():
+                    responses.setdefault(status, ResponseSpec(data_container=ErrorBody, description=description,
+                                                              generate_examples=False))
+                handler.responses = responses
 
     def _client_ip(self, scope: Scope) -> str:
         client = scope.get("client")
@@ -97,6 +119,12 @@ class ForumApp(Litestar):
                 status_holder["status"] = message["status"]
                 status_holder["started"] = True
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+                if scope["method"] == "OPTIONS" and message["status"] == 204:
+                    # Litestar's automatic OPTIONS answer lists only the methods of the first
+                    # handler registered at a path; list every method the path serves.
+                    allow = self._allow.get(scope.get("path_template", ""))  # type: ignore[call-overload]
+                    if allow:
+                        headers = [(k, v) for k, v in headers if k.lower() != b"allow"] + [(b"allow", allow)]
                 ctype = next((v for k, v in headers if k.lower() == b"content-type"), b"")
                 headers.extend(_HTML_HEADERS if ctype.startswith(b"text/html") else _JSON_HEADERS)
                 headers.append(rid_header)
