@@ -8,6 +8,7 @@ import asyncio
 import ipaddress
 import json
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -47,6 +48,7 @@ class ForumApp(Litestar):
 
     trusted_proxies: tuple[Any, ...] = ()
     _allow: dict[str, bytes] = {}
+    _big_bodies: list[tuple[re.Pattern[str], int]] = []
     request_timeout_s: float = 15.0
     metrics_enabled: bool = True
 
@@ -58,6 +60,15 @@ class ForumApp(Litestar):
         self._document_errors()
         self._allow = {route.path_format: ", ".join(sorted(route.methods)).encode()
                        for route in self.routes if hasattr(route, "methods")}
+        # Paths whose handlers allow bigger bodies than the app-wide limit (the rules document).
+        app_limit = getattr(self, "request_max_body_size", None) or 0
+        self._big_bodies = []
+        for route in self.routes:
+            limits = [h.resolve_request_max_body_size() or 0 for h in getattr(route, "route_handlers", ())
+                      if hasattr(h, "resolve_request_max_body_size")]
+            if limits and max(limits) > app_limit:
+                pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(route.path_format))
+                self._big_bodies.append((re.compile(f"^{pattern}$"), max(limits)))
 
     def _document_errors(self) -> None:
         """Every operation documents the JSON errors this layer and forum.errors can answer,
@@ -133,7 +144,7 @@ class ForumApp(Litestar):
 
         streaming = scope["path"].endswith("/events")
         try:
-            too_large = _declared_too_large(scope, getattr(self, "request_max_body_size", None))
+            too_large = _declared_too_large(scope, getattr(self, "request_max_body_size", None), self._big_bodies)
             if too_large is not None:
                 # Refused before routing, also on routes that never read their body (which
                 # Litestar's own limit, applied when a handler reads the body, does not cover).
@@ -166,15 +177,21 @@ class ForumApp(Litestar):
                 }))
 
 
-def _declared_too_large(scope: Scope, limit: int | None) -> int | None:
-    """413 when the declared Content-Length exceeds `limit`, 400 when it is not a number."""
+def _declared_too_large(scope: Scope, limit: int | None,
+                        bigger: list[tuple[re.Pattern[str], int]]) -> int | None:
+    """413 when the declared Content-Length exceeds the path's limit (`limit`, or a bigger
+    one a handler declares), 400 when it is not a number."""
     if not limit:
         return None
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             if not value.isdigit() or len(value) > 18:
                 return 400 if not value.isdigit() else 413
-            return 413 if int(value) > limit else None
+            declared = int(value)
+            if declared <= limit:
+                return None
+            allowed = max((n for rx, n in bigger if rx.match(scope["path"])), default=limit)
+            return 413 if declared > allowed else None
     return None
 
 

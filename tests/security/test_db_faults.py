@@ -62,9 +62,18 @@ class Outcome:
 
 
 @pytest.fixture(scope="module")
-async def fault_db(settings: Settings) -> AsyncIterator[tuple[db.EmbeddedPostgres, str]]:
+async def fault_db(settings: Settings) -> AsyncIterator[tuple[db.EmbeddedPostgres, str, str]]:
     embedded = db.EmbeddedPostgres(DATA_DIR)
-    dsn = await asyncio.to_thread(embedded.start)
+    server_dsn = await asyncio.to_thread(embedded.start)
+    # a fresh database each run: migrations edited between runs must not meet old tables
+    conn = await asyncpg.connect(server_dsn)
+    try:
+        await conn.execute("DROP DATABASE IF EXISTS h7_faults WITH (FORCE)")
+        await conn.execute("CREATE DATABASE h7_faults")
+    finally:
+        await conn.close()
+    dsn = server_dsn.replace("/postgres?", "/h7_faults?")
+    assert dsn != server_dsn, server_dsn
     try:
         async with swapped_engine():
             db.configure(dsn, settings)
@@ -74,7 +83,7 @@ async def fault_db(settings: Settings) -> AsyncIterator[tuple[db.EmbeddedPostgre
             await conn.execute("CREATE TABLE IF NOT EXISTS h7_fault_probe (id bigserial PRIMARY KEY, body text)")
         finally:
             await conn.close()
-        yield embedded, dsn
+        yield embedded, dsn, server_dsn
     finally:
         await asyncio.to_thread(embedded.stop)
 
@@ -220,7 +229,7 @@ def _summary(load: Load, **extra: Any) -> dict[str, Any]:
 
 
 async def test_postgres_stopped_for_5s_under_load(fault_db: Any, settings: Settings) -> None:
-    embedded, dsn = fault_db
+    embedded, dsn, server_dsn = fault_db
     async with own_app(settings, dsn, [probe_write], request_timeout_s=REQUEST_TIMEOUT_S,
                        db_pool_min=2, db_pool_max=POOL_MAX, rate_limit_factor=0.0) as app:
         seed = await _seed(dsn)
@@ -234,7 +243,7 @@ async def test_postgres_stopped_for_5s_under_load(fault_db: Any, settings: Setti
         t_start = time.monotonic()
         new_dsn = await asyncio.to_thread(embedded.start)
         t_up = time.monotonic()
-        assert new_dsn == dsn
+        assert new_dsn == server_dsn
         await asyncio.sleep(RECOVERY_BUDGET_S + 2)
         t_end = time.monotonic()
         await load.finish()
@@ -265,7 +274,7 @@ async def test_postgres_stopped_for_5s_under_load(fault_db: Any, settings: Setti
 
 
 async def test_connections_killed_from_the_database_side(fault_db: Any, settings: Settings) -> None:
-    _, dsn = fault_db
+    _, dsn, _ = fault_db
     async with own_app(settings, dsn, [probe_write], request_timeout_s=REQUEST_TIMEOUT_S,
                        db_pool_min=2, db_pool_max=POOL_MAX, rate_limit_factor=0.0) as app:
         seed = await _seed(dsn)

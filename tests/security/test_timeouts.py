@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import pytest
 from litestar import get
+from litestar.params import FromPath
 
 from forum import db, sql
 from forum.settings import Settings
@@ -27,19 +28,19 @@ MARK = f"h7timeout{uuid.uuid4().hex[:8]}"
 
 
 @get("/_test/sleep-sql/{seconds:float}", operation_id="test_sleep_sql", include_in_schema=False)
-async def sleep_sql(seconds: float) -> dict[str, Any]:
+async def sleep_sql(seconds: FromPath[float]) -> dict[str, Any]:
     await sql.fetchval(f"SELECT pg_sleep($1) /* {MARK} */", seconds)
     return {"slept": seconds}
 
 
 @get("/_test/sleep-py/{seconds:float}", operation_id="test_sleep_py", include_in_schema=False)
-async def sleep_py(seconds: float) -> dict[str, Any]:
+async def sleep_py(seconds: FromPath[float]) -> dict[str, Any]:
     await asyncio.sleep(seconds)
     return {"slept": seconds}
 
 
 @get("/_test/hold/{seconds:float}", operation_id="test_hold", include_in_schema=False)
-async def hold(seconds: float) -> dict[str, Any]:
+async def hold(seconds: FromPath[float]) -> dict[str, Any]:
     """Holds a pool connection (inside a transaction) while the handler is slow."""
     async with sql.transaction():
         await sql.fetchval("SELECT 1")
@@ -49,7 +50,7 @@ async def hold(seconds: float) -> dict[str, Any]:
 
 @get("/_test/sleep-sql-unbounded/{seconds:float}", operation_id="test_sleep_sql_unbounded",
      include_in_schema=False)
-async def sleep_sql_unbounded(seconds: float) -> dict[str, Any]:
+async def sleep_sql_unbounded(seconds: FromPath[float]) -> dict[str, Any]:
     """A query the statement timeout does not cover: only the request timeout can stop it."""
     async with sql.transaction():
         await sql.execute("SET LOCAL statement_timeout = 0")
