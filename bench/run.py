@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator
 import asyncpg
 import httpx
 
-from bench import baseline, seed
+from bench import baseline, client, seed
 from bench.server import BENCH_DIR, Server, run_wrk
 
 ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "workers2", "two-servers")
@@ -399,7 +399,7 @@ async def _moderate(ctx: Context, srv: Server) -> dict[str, Any]:
     reads = 0
     deadline = time.monotonic() + max(120.0, ctx.duration * 20)
 
-    async def timed(c: httpx.AsyncClient, method: str, url: str, **kw: Any) -> httpx.Response:
+    async def timed(c: client.Client, method: str, url: str, **kw: Any) -> client.Reply:
         t0 = time.perf_counter()
         r = await c.request(method, url, **kw)
         latencies.append(time.perf_counter() - t0)
@@ -409,7 +409,7 @@ async def _moderate(ctx: Context, srv: Server) -> dict[str, Any]:
         nonlocal conflicts, reads
         uid = ctx.seeded.users[handle]
         rnd = random.Random(uid)
-        async with httpx.AsyncClient(base_url=srv.url, headers=auth(ctx.seeded.tokens[handle]), timeout=30) as c:
+        async with client.Client(srv.url, auth(ctx.seeded.tokens[handle])) as c:
             while time.monotonic() < deadline:
                 r = await timed(c, "GET", "/api/moderation/queue", params={"queue": "pending", "limit": 20})
                 reads += 1
@@ -438,7 +438,7 @@ async def _moderate(ctx: Context, srv: Server) -> dict[str, Any]:
                     if cr.status_code != 200:
                         unexpected[f"claim {cr.status_code}"] = unexpected.get(f"claim {cr.status_code}", 0) + 1
                         continue
-                dr = await timed(c, "POST", f"/api/moderation/items/{iid}/decision", json={"action": "approve"})
+                dr = await timed(c, "POST", f"/api/moderation/items/{iid}/decision", json_body={"action": "approve"})
                 if dr.status_code in (200, 201):
                     decided[iid] = decided.get(iid, 0) + 1
                 elif dr.status_code == 409:

@@ -406,6 +406,26 @@ async def _close_others(item: asyncpg.Record, queues: Sequence[str], action: str
     return sorted(r["id"] for r in rows)
 
 
+async def _resolve_flags_and_close_others(item: asyncpg.Record, queues: Sequence[str], action: str,
+                                         reason: str | None, viewer: Viewer) -> tuple[int, list[int]]:
+    """`_resolve_flags` and `_close_others` of a comment's item in one statement."""
+    row = await sql.fetchrow(
+        """
+        WITH resolved AS (
+            UPDATE flag SET resolved_at = clock_timestamp() WHERE comment = $1 AND resolved_at IS NULL RETURNING 1
+        ), closed AS (
+            UPDATE moderation_item SET status = 'decided', decision = $3, decision_reason = $4, decided_by = $5,
+                   decided_at = clock_timestamp(), claimed_by = NULL, claim_expires_at = NULL
+             WHERE comment = $1 AND status = 'open' AND id <> $2 AND queue = ANY($6::varchar[]) RETURNING id
+        )
+        SELECT (SELECT count(*) FROM resolved)::int AS flags_resolved,
+               ARRAY(SELECT id FROM closed ORDER BY id) AS closed
+        """,
+        item["comment"], item["id"], action, reason, viewer.id, list(queues))
+    assert row is not None
+    return row["flags_resolved"], list(row["closed"])
+
+
 async def _resolve_flags(comment_id: int) -> int:
     status = await sql.execute(
         "UPDATE flag SET resolved_at = clock_timestamp() WHERE comment = $1 AND resolved_at IS NULL", comment_id)
@@ -415,11 +435,11 @@ async def _resolve_flags(comment_id: int) -> int:
 async def _decide_comment(viewer: Viewer, item: asyncpg.Record, action: str, reason: str | None,
                           body: str | None) -> dict[str, Any]:
     from forum.comments import visibility
+    from forum.comments.services import ROW
     from forum.notifications.services import notify
 
     comment_id = item["comment"]
-    c = await sql.fetchrow(
-        "SELECT id, topic, status, author, first_published_at FROM comment WHERE id = $1 FOR UPDATE", comment_id)
+    c = await sql.fetchrow(f"SELECT {ROW} FROM comment WHERE id = $1 FOR UPDATE", comment_id)
     if c is None:
         raise NotFound("The comment of this item no longer exists.")
     before = c["status"]
@@ -434,16 +454,15 @@ async def _decide_comment(viewer: Viewer, item: asyncpg.Record, action: str, rea
             await policy.evaluate_edit(body, viewer)
             await visibility.replace_body(comment_id, body, editor_id=viewer.id)
         if before == "pending":
-            apply, after = partial(visibility.publish, comment_id, actor_id=viewer.id), "published"
-        flags_resolved = await _resolve_flags(comment_id)
-        closed = await _close_others(item, ["pending", "reported", *own_queue], action, reason, viewer)
+            apply, after = partial(visibility.publish, comment_id, actor_id=viewer.id, locked=c), "published"
+        flags_resolved, closed = await _resolve_flags_and_close_others(
+            item, ["pending", "reported", *own_queue], action, reason, viewer)
     elif action in ("reject", "spam"):
         if before in ("published", "pending"):
             after = "rejected" if action == "reject" else "spam"
-            apply = partial(visibility.reject, comment_id, after)
-        flags_resolved = await _resolve_flags(comment_id)
+            apply = partial(visibility.reject, comment_id, after, locked=c)
         queues = list(QUEUES) if action == "spam" else ["pending", "reported", *own_queue]
-        closed = await _close_others(item, queues, action, reason, viewer)
+        flags_resolved, closed = await _resolve_flags_and_close_others(item, queues, action, reason, viewer)
         await notify(c["author"], "moderation", comment_id=comment_id, topic_id=c["topic"], actor_id=viewer.id,
                      reason=reason)
         if action == "spam" and c["author"] is not None:
@@ -455,7 +474,7 @@ async def _decide_comment(viewer: Viewer, item: asyncpg.Record, action: str, rea
                 "SELECT 1 FROM moderation_item WHERE comment = $1 AND queue = 'pending' AND status = 'open'",
                 comment_id)
             if before == "pending" and c["first_published_at"] is not None and not held_by_rules:
-                apply, after = partial(visibility.publish, comment_id, actor_id=viewer.id), "published"
+                apply, after = partial(visibility.publish, comment_id, actor_id=viewer.id, locked=c), "published"
     return {"before": before, "after": after, "closed": closed, "author": c["author"],
             "flags_resolved": flags_resolved, "apply": apply}
 

@@ -69,8 +69,10 @@ async def settle(row: Mapping[str, Any], *, was_public: bool, first_publication:
     return current
 
 
-async def _set_status(comment_id: int, status: str, allowed_from: tuple[str, ...]) -> dict[str, Any] | None:
-    row = await _lock(comment_id)
+async def _set_status(comment_id: int, status: str, allowed_from: tuple[str, ...],
+                      locked: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """`locked`: the comment's row (`ROW` columns) when the caller already holds its lock."""
+    row = locked if locked is not None else await _lock(comment_id)
     if row["status"] == status:
         return None
     if row["status"] not in allowed_from:
@@ -87,9 +89,9 @@ async def _set_status(comment_id: int, status: str, allowed_from: tuple[str, ...
     return await settle(updated, was_public=was_public, first_publication=first_publication)
 
 
-async def publish(comment_id: int, *, actor_id: int | None) -> None:
+async def publish(comment_id: int, *, actor_id: int | None, locked: Mapping[str, Any] | None = None) -> None:
     """pending (or rejected/spam on appeal) -> published: approval, dismissal of flags."""
-    await _set_status(comment_id, "published", ("pending", "rejected", "spam"))
+    await _set_status(comment_id, "published", ("pending", "rejected", "spam"), locked)
 
 
 async def hide(comment_id: int) -> None:
@@ -97,11 +99,11 @@ async def hide(comment_id: int) -> None:
     await _set_status(comment_id, "pending", ("published",))
 
 
-async def reject(comment_id: int, status: str) -> None:
+async def reject(comment_id: int, status: str, locked: Mapping[str, Any] | None = None) -> None:
     """-> 'rejected' or 'spam'."""
     if status not in FINAL_STATUSES:
         raise ValueError(f"reject() takes rejected or spam, not {status!r}")
-    await _set_status(comment_id, status, ("pending", "published", "rejected", "spam"))
+    await _set_status(comment_id, status, ("pending", "published", "rejected", "spam"), locked)
 
 
 async def replace_body(comment_id: int, body_markdown: str, editor_id: int | None) -> None:
