@@ -27,8 +27,32 @@ class ForumTransaction(PostgresTransaction):
     commit/rollback raise, the pool slot is never given back (after `max_size` such
     failures every request waits for a connection forever) and the context keeps pointing
     at a dead transaction. Here the connection is always released (terminated first if its
-    state is unknown) and the context always reset. Found by tests/security/test_db_faults.py.
+    state is unknown) and the context always reset; a failed BEGIN hands its connection back too.
+    Found by tests/security/test_db_faults.py.
     """
+
+    async def __aenter__(self) -> "ForumTransaction":
+        if self._parent is not None:
+            return self._parent  # type: ignore[return-value]
+        self.connection = await self.get_connection()
+        try:
+            self.transaction = self.connection.transaction()
+            await self.begin()
+        except BaseException:
+            # BEGIN failed (the connection died with the server): hand the slot back, or it
+            # is lost for good (Piccolo's __aenter__ keeps it).
+            try:
+                self.connection.terminate()
+            except Exception:  # noqa: BLE001
+                pass
+            try:
+                if self.engine.pool:
+                    await self.engine.pool.release(self.connection)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("releasing a connection failed (%s: %s)", type(exc).__name__, exc)
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
 
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
         if self._parent:

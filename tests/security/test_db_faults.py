@@ -208,6 +208,13 @@ async def _check_pool(settle_s: float = 3.0) -> dict[str, int]:
         for _ in range(POOL_MAX):
             held.append(await asyncio.wait_for(pool.acquire(), 3))
     except TimeoutError:
+        if os.environ.get("FORUM_DEBUG_POOL"):
+            import traceback
+            for h in pool._holders:
+                if h._in_use is not None:
+                    print("HELD:", h._con, getattr(h, "_h7_stack", "?"))
+            for t in asyncio.all_tasks():
+                print("TASK:", t.get_name(), "".join(traceback.format_stack(t.get_stack()[-1])) if t.get_stack() else "")
         raise AssertionError(f"pool leaked slots: only {len(held)} of {POOL_MAX} could be acquired") from None
     finally:
         for conn in held:
