@@ -33,12 +33,25 @@ async def _lock(comment_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-async def _adjust_counts(row: Mapping[str, Any], delta: int) -> None:
+async def _adjust_reply_counts(row: Mapping[str, Any], delta: int) -> None:
+    """The ancestors' reply counts. Their rows are locked in id order, the same order in every
+    writer: `UPDATE ... WHERE id = ANY(...)` locks in scan order (which changes as row
+    versions move), and two replies in one subtree could deadlock."""
     ancestors = tree.ids_of(row["path"])[:-1]
     if ancestors:
-        await sql.execute("UPDATE comment SET reply_count = reply_count + $2 WHERE id = ANY($1::bigint[])",
-                          ancestors, delta)
+        await sql.execute(
+            "UPDATE comment SET reply_count = reply_count + $2 WHERE id IN"
+            " (SELECT id FROM comment WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE)",
+            ancestors, delta)
+
+
+async def _adjust_topic_count(row: Mapping[str, Any], delta: int) -> None:
     await sql.execute("UPDATE topic SET comment_count = comment_count + $2 WHERE id = $1", row["topic"], delta)
+
+
+async def _adjust_counts(row: Mapping[str, Any], delta: int) -> None:
+    await _adjust_reply_counts(row, delta)
+    await _adjust_topic_count(row, delta)
 
 
 async def settle(row: Mapping[str, Any], *, was_public: bool, first_publication: bool | None = None) -> dict[str, Any]:
@@ -49,6 +62,10 @@ async def settle(row: Mapping[str, Any], *, was_public: bool, first_publication:
     this is the comment's first publication); None: stamp it here when it is missing."""
     current = dict(row)
     now_public = is_public(current)
+    # Locks in one order for every writer: the ancestors (id order), then the topic row, last
+    # (counts, version): concurrent writers in one topic wait on it until the commit.
+    if now_public != was_public:
+        await _adjust_reply_counts(current, 1 if now_public else -1)
     if first_publication is None and current["status"] == "published" and current.get("first_published_at") is None:
         stamped = await sql.fetchrow(
             f"UPDATE comment SET first_published_at = clock_timestamp() WHERE id = $1 RETURNING {ROW}", current["id"])
@@ -59,10 +76,8 @@ async def settle(row: Mapping[str, Any], *, was_public: bool, first_publication:
         from forum.qa.hooks import on_comment_published  # the Q&A domain imports comments
 
         await on_comment_published(current)
-    # The topic row (count, version) is written last: concurrent writers in one topic wait on
-    # its lock, which is held from here to the commit.
     if now_public != was_public:
-        await _adjust_counts(current, 1 if now_public else -1)
+        await _adjust_topic_count(current, 1 if now_public else -1)
     became_public = now_public and not was_public
     await events.topic_changed(current["topic"], kind=events.COMMENT if became_public else events.CHANGE,
                                comment_id=current["id"])
