@@ -146,9 +146,8 @@ async def test_health_answers_quickly_while_the_pool_is_exhausted(slow_app: Any)
         r2 = await c.get("/health")
     print(f"\n/health with the pool exhausted: {r.status_code} in {elapsed:.2f}s")
     assert elapsed < 2.5, f"/health took {elapsed:.2f}s with the pool exhausted"
-    assert r.status_code in (200, 503), r.text
-    if r.status_code == 503:
-        assert r.headers.get("retry-after")
+    # a busy pool is load, not an outage: the database itself still answers
+    assert r.status_code == 200 and r.json()["database"] == "ok", r.text
     assert r2.status_code == 200, r2.text
     assert all(x.status_code in (200, 503) for x in results), [x.status_code for x in results]
     await _pool_fully_usable()
