@@ -119,19 +119,20 @@ async def list_queue(queue: str, limit: int, cursor: str | None) -> dict[str, An
                 raise ValueError("other queue")
         except (KeyError, ValueError, TypeError):
             raise BadRequest("cursor: malformed or expired cursor; start again without one") from None
-    rows = await sql.fetch(
-        """
+    # Two statements rather than `$2 IS NULL OR ...`: each keeps its own plain plan on
+    # moderation_item_queue_idx once asyncpg's prepared statement goes generic.
+    select = """
         SELECT mi.id, mi.queue, mi.reasons, mi.target_type, mi.comment AS comment_id, mi.topic AS topic_id,
                mi.created_at, mi.claimed_by, mi.claim_expires_at, mi.claim_expires_at > now() AS lease_live,
                cu.handle AS claimer_handle, cu.role AS claimer_role
           FROM moderation_item mi
           LEFT JOIN forum_user cu ON cu.id = mi.claimed_by
-         WHERE mi.status = 'open' AND mi.queue = $1
-           AND ($2::timestamptz IS NULL OR (mi.created_at, mi.id) > ($2::timestamptz, $3::bigint))
-         ORDER BY mi.created_at, mi.id
-         LIMIT $4
-        """,
-        queue, after_t, after_id, limit + 1)
+         WHERE mi.status = 'open' AND mi.queue = $1"""
+    if after_t is None:
+        rows = await sql.fetch(select + " ORDER BY mi.created_at, mi.id LIMIT $2", queue, limit + 1)
+    else:
+        rows = await sql.fetch(select + " AND (mi.created_at, mi.id) > ($2::timestamptz, $3::bigint)"
+                               " ORDER BY mi.created_at, mi.id LIMIT $4", queue, after_t, after_id, limit + 1)
     rows, more = pagination.page(rows, limit)
     items = await item_dicts(rows)
     next_cursor = None
