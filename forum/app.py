@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> L
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         db.configure(database_url, settings)
         await db.open_pool(settings)
-        from forum.routes import on_startup, on_shutdown
+        from forum.routes import on_shutdown, on_startup
 
         listener.start()
         await on_startup(app, settings, listener)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request
@@ -57,7 +57,7 @@ class Viewer:
     def is_suspended(self) -> bool:
         if self.status != "suspended":
             return False
-        return self.suspended_until is None or self.suspended_until > datetime.now(timezone.utc)
+        return self.suspended_until is None or self.suspended_until > datetime.now(UTC)
 
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "handle": self.handle, "role": self.role}
@@ -117,7 +117,7 @@ async def resolve_viewer(connection: ASGIConnection[Any, Any, Any, Any]) -> View
             raise Unauthorized("Invalid or expired token.")
         viewer = Viewer(row["id"], row["handle"], row["role"], row["status"], row["suspended_until"],
                         row["session_id"])
-        if (datetime.now(timezone.utc) - row["last_seen_at"]).total_seconds() > 300:
+        if (datetime.now(UTC) - row["last_seen_at"]).total_seconds() > 300:
             # Sliding idle expiry, written at most every five minutes per session.
             await sql.execute(
                 "UPDATE user_session SET last_seen_at = now(),"
@@ -147,7 +147,7 @@ async def requires_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
 def suspension_detail(viewer: Viewer) -> str:
     if viewer.suspended_until is None:
         return "Your account is suspended until a moderator lifts the suspension."
-    until = viewer.suspended_until.astimezone(timezone.utc)
+    until = viewer.suspended_until.astimezone(UTC)
     return f"Your account is suspended until {until.strftime('%Y-%m-%d %H:%M')} UTC ({until.isoformat()})."
 
 

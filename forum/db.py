@@ -31,7 +31,7 @@ class ForumTransaction(PostgresTransaction):
     Found by tests/security/test_db_faults.py.
     """
 
-    async def __aenter__(self) -> "ForumTransaction":
+    async def __aenter__(self) -> ForumTransaction:
         if self._parent is not None:
             return self._parent  # type: ignore[return-value]
         self.connection = await self.get_connection()
@@ -43,12 +43,12 @@ class ForumTransaction(PostgresTransaction):
             # is lost for good (Piccolo's __aenter__ keeps it).
             try:
                 self.connection.terminate()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
             try:
                 if self.engine.pool:
                     await self.engine.pool.release(self.connection)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log.warning("releasing a connection failed (%s: %s)", type(exc).__name__, exc)
             raise
         self.context = self.engine.current_transaction.set(self)
@@ -63,7 +63,7 @@ class ForumTransaction(PostgresTransaction):
                 if not self._rolled_back:
                     try:
                         await self.rollback()
-                    except Exception as exc:  # noqa: BLE001 - keep the original error
+                    except Exception as exc:  # keep the original error
                         failed = True
                         log.warning("rollback failed (%s: %s); dropping the connection", type(exc).__name__, exc)
             elif not self._committed and not self._rolled_back:
@@ -76,14 +76,14 @@ class ForumTransaction(PostgresTransaction):
             if failed:
                 try:
                     self.connection.terminate()
-                except Exception:  # noqa: BLE001 - already closed, and handed back by asyncpg
+                except Exception:  # already closed, and handed back by asyncpg
                     pass
             try:
                 if self.engine.pool:
                     await self.engine.pool.release(self.connection)
                 else:
                     await self.connection.close()
-            except Exception as exc:  # noqa: BLE001 - the slot is freed even if the connection is gone
+            except Exception as exc:  # the slot is freed even if the connection is gone
                 log.warning("releasing a connection failed (%s: %s)", type(exc).__name__, exc)
             finally:
                 self.engine.current_transaction.reset(self.context)
@@ -203,23 +203,23 @@ class EmbeddedPostgres:
         try:
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=server.system_user)
             log.info("embedded PostgreSQL stopped")
-        except Exception as exc:  # noqa: BLE001 - already stopped, or stop failed: try the process
+        except Exception as exc:  # already stopped, or stop failed: try the process
             log.warning("pg_ctl stop failed (%s); terminating the postmaster", exc)
             try:
                 info = server.get_postmaster_info()
                 info.process.terminate()
                 info.process.wait(5)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
         try:
             server.global_process_id_list.get_and_remove(os.getpid())
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
         # pgserver caches one handle per data folder; a stale (stopped) one would make the
         # next start() in this process return it without starting PostgreSQL again.
         try:
             type(server)._instances.pop(server.pgdata, None)
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
         import atexit
 

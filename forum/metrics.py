@@ -7,7 +7,7 @@ writes to shared files and any worker can answer a scrape for all of them.
 from __future__ import annotations
 
 import os
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -55,7 +55,7 @@ async def render() -> tuple[bytes, str]:
     for hook in list(_scrape_hooks):
         try:
             await hook()
-        except Exception:  # noqa: BLE001 - a scrape must not fail because one gauge could not be read
+        except Exception:  # a scrape must not fail because one gauge could not be read
             pass
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()

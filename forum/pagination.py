@@ -12,7 +12,8 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Annotated, Any, Sequence, TypeVar
+from collections.abc import Sequence
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar.params import PathParameter, QueryParameter

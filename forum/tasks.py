@@ -13,5 +13,5 @@ async def cancel_and_wait(task: asyncio.Task[object] | None) -> None:
     task.cancel()
     try:
         await task
-    except (asyncio.CancelledError, Exception):  # noqa: BLE001
+    except (asyncio.CancelledError, Exception):
         pass

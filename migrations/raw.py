@@ -7,7 +7,8 @@ where a statement is SQL text, or `(sql, args)` with Piccolo's `{}` placeholders
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Sequence, Union
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Union
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.table import Table

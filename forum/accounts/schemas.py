@@ -57,7 +57,7 @@ class MePatch(msgspec.Struct):
     """Every field optional; `email: null` removes the address."""
 
     handle: _Short | msgspec.UnsetType = msgspec.UNSET
-    email: _Short | None | msgspec.UnsetType = msgspec.UNSET
+    email: _Short | msgspec.UnsetType | None = msgspec.UNSET
     password: _Secret | msgspec.UnsetType = msgspec.UNSET
     current_password: _Secret | msgspec.UnsetType = msgspec.UNSET
     notify_email: bool | msgspec.UnsetType = msgspec.UNSET

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import re
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -216,7 +216,7 @@ async def logout(viewer: Viewer) -> None:
 
 def _effective_status(row: asyncpg.Record) -> str:
     if row["status"] == "suspended" and row["suspended_until"] is not None \
-            and row["suspended_until"] <= datetime.now(timezone.utc):
+            and row["suspended_until"] <= datetime.now(UTC):
         return "active"  # a timed suspension that has run out
     return str(row["status"])
 
@@ -434,5 +434,5 @@ async def export_me(viewer: Viewer) -> ExportOut:
             "SELECT n.id, n.kind, n.comment AS comment_id, t.slug AS topic_slug, n.reason, n.created_at, n.read_at"
             " FROM notification n LEFT JOIN topic t ON t.id = n.topic"
             ' WHERE n."user" = $1 ORDER BY n.id', user_id))
-    return ExportOut(exported_at=datetime.now(timezone.utc), profile=profile, sessions=sessions, topics=topics,
+    return ExportOut(exported_at=datetime.now(UTC), profile=profile, sessions=sessions, topics=topics,
                      comments=comments, votes=votes, flags=flags, notifications=notifications)

@@ -21,7 +21,7 @@ QUEUE_SIZE = 100
 
 
 class Subscriber:
-    __slots__ = ("topic_id", "queue", "dropped")
+    __slots__ = ("dropped", "queue", "topic_id")
 
     def __init__(self, topic_id: int):
         self.topic_id = topic_id
@@ -59,7 +59,7 @@ class Broker:
 
         try:
             comment = await public_comment(comment_id)
-        except Exception:  # noqa: BLE001 - the database hiccuped: this event is lost, streams live on
+        except Exception:  # the database hiccuped: this event is lost, streams live on
             log.warning("could not load comment %s for live updates", comment_id)
             return
         # Only what the public may see: published, not private (public_comment already says so).

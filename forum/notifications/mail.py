@@ -132,7 +132,7 @@ class SmtpConfig:
     start_tls: bool | None  # None = when the server offers it
 
     @classmethod
-    def from_url(cls, url: str) -> "SmtpConfig":
+    def from_url(cls, url: str) -> SmtpConfig:
         """`smtp://[user:pass@]host[:port][?starttls=required|off]` or `smtps://...`."""
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
@@ -186,7 +186,7 @@ class Sender:
                     pass
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - database away: try again next round
+            except Exception as exc:  # database away: try again next round
                 log.warning("mail sender round failed: %s", type(exc).__name__)
             try:
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)

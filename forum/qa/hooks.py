@@ -4,7 +4,8 @@ notifications, and the question's status."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from forum import sql
 from forum.auth import RANK

@@ -8,9 +8,10 @@ bar (rich, on standard error) shows on a terminal and stays silent otherwise.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, TextIO
+from typing import TextIO
 
 from forum import sql
 from forum.errors import BadRequest

@@ -10,7 +10,7 @@ Threads without any importable post are not imported (Disqus lists every page it
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element
@@ -51,7 +51,7 @@ def read_disqus(path: Path) -> Source:
         raise BadRequest(f"{path.name} is not a Disqus export: expected <disqus>, found <{local(root.tag)}>."
                          " Nothing was imported.")
     source = Source(system="disqus")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     threads: dict[str, SourceTopic] = {}
     deleted_threads: set[str] = set()
     for n, el in enumerate(children(root, "thread"), start=1):

@@ -12,9 +12,10 @@ columns and counts are recomputed, everything else is kept as written.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -157,32 +158,31 @@ async def export_chunks(topic_slug: str | None, progress: Progress | None = None
                         chunk_bytes: int = 64 * 1024) -> AsyncIterator[bytes]:
     """The export document as a stream of UTF-8 chunks."""
     assert engine.pool is not None, "the connection pool is not open"
-    async with engine.pool.acquire() as conn:
-        async with conn.transaction(isolation="repeatable_read", readonly=True):
-            topic_id = None
-            if topic_slug is not None:
-                topic_id = await conn.fetchval("SELECT id FROM topic WHERE slug = $1", topic_slug)
-                if topic_id is None:
-                    raise NotFound(f"topic: no topic with the slug {topic_slug!r}")
-            head = {"format": FORMAT, "version": VERSION,
-                    "exported_at": datetime.now(timezone.utc), "topic": topic_slug}
-            buffer = bytearray(_encoder.encode(head)[:-1])  # the object stays open
-            for name, query in _SECTIONS:
-                buffer += b',"' + name.encode() + b'":['
-                first = True
-                async for record in conn.cursor(query, topic_id, prefetch=1000):
-                    if not first:
-                        buffer += b","
-                    first = False
-                    buffer += _encoder.encode(dict(record.items()))
-                    if progress is not None:
-                        progress(1)
-                    if len(buffer) >= chunk_bytes:
-                        yield bytes(buffer)
-                        buffer.clear()
-                buffer += b"]"
-            buffer += b"}\n"
-            yield bytes(buffer)
+    async with engine.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        topic_id = None
+        if topic_slug is not None:
+            topic_id = await conn.fetchval("SELECT id FROM topic WHERE slug = $1", topic_slug)
+            if topic_id is None:
+                raise NotFound(f"topic: no topic with the slug {topic_slug!r}")
+        head = {"format": FORMAT, "version": VERSION,
+                "exported_at": datetime.now(UTC), "topic": topic_slug}
+        buffer = bytearray(_encoder.encode(head)[:-1])  # the object stays open
+        for name, query in _SECTIONS:
+            buffer += b',"' + name.encode() + b'":['
+            first = True
+            async for record in conn.cursor(query, topic_id, prefetch=1000):
+                if not first:
+                    buffer += b","
+                first = False
+                buffer += _encoder.encode(dict(record.items()))
+                if progress is not None:
+                    progress(1)
+                if len(buffer) >= chunk_bytes:
+                    yield bytes(buffer)
+                    buffer.clear()
+            buffer += b"]"
+        buffer += b"}\n"
+        yield bytes(buffer)
 
 
 async def count_rows(topic_slug: str | None) -> int:

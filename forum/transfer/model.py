@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from forum.errors import BadRequest
 
@@ -129,5 +129,5 @@ def parse_datetime(value: str | None, *, field_name: str) -> datetime | None:
         except (TypeError, ValueError):
             raise BadRequest(f"{field_name}: {value!r} is not a date") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)

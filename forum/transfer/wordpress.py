@@ -8,7 +8,7 @@ become guests under their display name; emails, IPs and user agents are not read
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote
 from xml.etree.ElementTree import Element
@@ -44,7 +44,7 @@ def read_wordpress(path: Path) -> Source:
     if not any(el.tag.startswith("{" + WP) for el in channel.iter() if isinstance(el.tag, str)):
         raise BadRequest(f"{path.name} has no WordPress (wp:) elements: is it a WXR export? Nothing was imported.")
     source = Source(system="wordpress")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for n, item in enumerate(children(channel, "item"), start=1):
         where = f"item {n}"
         post_id = text(item, "post_id", WP).strip()

@@ -8,14 +8,14 @@ which keeps the materialized paths' sibling order oldest first.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from forum import events, sql
-from forum.db import engine
 from forum.comments.tree import PathTooDeep, child_path
+from forum.db import engine
+from forum.transfer.model import Report, Source, SourceComment
 from moderation import policy
 from moderation.policy import Verdict
-from forum.transfer.model import Report, Source, SourceComment
 
 Progress = Callable[[int], None]
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -80,7 +81,7 @@ class Stream:
         self.opened = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> "Stream":
+    async def __aenter__(self) -> Stream:
         self._task = asyncio.create_task(self._run())
         await asyncio.wait_for(self.opened.wait(), 10)
         return self
@@ -94,22 +95,21 @@ class Stream:
             pass
 
     async def _run(self) -> None:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(10, read=60)) as c:
-            async with c.stream("GET", self.url) as r:
-                self.status, self.content_type = r.status_code, r.headers.get("content-type", "")
-                event, data = "message", []
-                async for line in r.aiter_lines():
-                    if line.startswith(":"):
-                        self.comments.append(line[1:].strip())
-                        self.opened.set()
-                    elif line.startswith("event:"):
-                        event = line[6:].strip()
-                    elif line.startswith("data:"):
-                        data.append(line[5:].strip())
-                    elif line == "":
-                        if data:
-                            self.events.append((event, "\n".join(data)))
-                        event, data = "message", []
+        async with httpx.AsyncClient(timeout=httpx.Timeout(10, read=60)) as c, c.stream("GET", self.url) as r:
+            self.status, self.content_type = r.status_code, r.headers.get("content-type", "")
+            event, data = "message", []
+            async for line in r.aiter_lines():
+                if line.startswith(":"):
+                    self.comments.append(line[1:].strip())
+                    self.opened.set()
+                elif line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].strip())
+                elif line == "":
+                    if data:
+                        self.events.append((event, "\n".join(data)))
+                    event, data = "message", []
 
     def comment_ids(self) -> list[int]:
         return [json.loads(d)["id"] for e, d in self.events if e == "comment"]

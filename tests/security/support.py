@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Iterable
+from typing import Any
 
 import httpx
 
@@ -46,7 +47,7 @@ async def running(app: Any) -> AsyncIterator[Any]:
             async with app.lifespan():
                 started.set()
                 await stop.wait()
-        except BaseException as exc:  # noqa: BLE001 - reported to the waiting test
+        except BaseException as exc:  # reported to the waiting test
             failure.append(exc)
             started.set()
             raise
@@ -61,7 +62,7 @@ async def running(app: Any) -> AsyncIterator[Any]:
         stop.set()
         try:
             await asyncio.wait_for(task, 30)
-        except Exception:  # noqa: BLE001 - a failing shutdown must not hide the test's result
+        except Exception:  # a failing shutdown must not hide the test's result
             pass
 
 

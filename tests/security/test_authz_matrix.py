@@ -27,7 +27,7 @@ from forum.accounts.passwords import hash_password_sync
 from tests.helpers import Account, make_user
 from tests.security.support import strip_types
 
-ANON, GUEST, OWNER, OTHER, SUSP, COACH, MOD, ADMIN = "anon guest owner other susp coach mod admin".split()
+ANON, GUEST, OWNER, OTHER, SUSP, COACH, MOD, ADMIN = ["anon", "guest", "owner", "other", "susp", "coach", "mod", "admin"]
 PERSONAS = (ANON, GUEST, OWNER, OTHER, SUSP, COACH, MOD, ADMIN)
 ALL = frozenset(PERSONAS)
 USERS = frozenset({OWNER, OTHER, SUSP, COACH, MOD, ADMIN})
@@ -173,7 +173,7 @@ async def stream_status(app: Any, path: str, headers: dict[str, str]) -> int:
         task.cancel()
         try:
             await task
-        except BaseException:  # noqa: BLE001
+        except BaseException:
             pass
     return int(got["status"])
 

@@ -15,9 +15,10 @@ import asyncio
 import os
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -26,7 +27,6 @@ from litestar import Request, post
 from forum import db, sql
 from forum.auth import hash_token
 from forum.settings import Settings
-
 from tests.security.support import client_for, own_app, route_exists, swapped_engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,7 +151,7 @@ class Load:
             self.outcomes.append(Outcome(t0, time.monotonic() - t0, kind, r.status_code,
                                          r.headers.get("retry-after"), body,
                                          None if r.status_code < 300 else r.text[:300]))
-        except Exception as exc:  # noqa: BLE001 - no HTTP answer at all is a finding
+        except Exception as exc:  # no HTTP answer at all is a finding
             self.outcomes.append(Outcome(t0, time.monotonic() - t0, kind, -1, None, body, repr(exc)))
 
     def start(self) -> None:

@@ -117,7 +117,7 @@ async def test_headers_on_a_stream_and_on_a_request_timeout(world: World, app: A
         task.cancel()
         try:
             await task
-        except BaseException:  # noqa: BLE001
+        except BaseException:
             pass
     headers = {k.decode(): v.decode() for k, v in start["headers"]}
     failures = check(start["status"], headers, "GET events")

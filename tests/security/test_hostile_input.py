@@ -5,8 +5,9 @@ write. Each test sweeps all routes and reports every failure at once."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import urlencode
-from typing import Any, AsyncIterator
 
 import httpx
 import pytest

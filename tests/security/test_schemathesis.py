@@ -16,8 +16,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -106,7 +107,7 @@ def _raw(port: int, request: bytes) -> bytes:
                 data += chunk
                 if b"\r\n\r\n" in data and len(data) > 200:
                     break
-        except (ConnectionResetError, socket.timeout):
+        except (TimeoutError, ConnectionResetError):
             pass
     return data
 

@@ -12,7 +12,6 @@ import os
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any
 
 import html5lib
 import pytest

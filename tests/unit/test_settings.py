@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from forum.pagination import decode_cursor, encode_cursor, set_secret
 from forum.errors import BadRequest
+from forum.pagination import decode_cursor, encode_cursor, set_secret
 from forum.settings import Settings, SettingsError
 
 
