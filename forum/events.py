@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
@@ -37,18 +37,21 @@ class TopicEvent:
     comment_id: int | None
 
 
-async def topic_changed(topic_id: int, *, kind: str = CHANGE, comment_id: int | None = None) -> int:
-    """Bump the topic's version and notify every process after commit. Returns the new version."""
+async def topic_changed(topic_id: int, *, kind: str = CHANGE, comment_id: int | None = None,
+                        count_delta: int = 0) -> int:
+    """Bump the topic's version and notify every process after commit. Returns the new version.
+    `count_delta` is added to `topic.comment_count` in the same UPDATE (one write of the row)."""
     row = await sql.fetchrow(
         """
         WITH bumped AS (
-            UPDATE topic SET version = version + 1 WHERE id = $1 RETURNING id, version
+            UPDATE topic SET version = version + 1, comment_count = comment_count + $5
+             WHERE id = $1 RETURNING id, version
         )
         SELECT version,
                pg_notify($4, json_build_object('t', id, 'v', version, 'e', $2::text, 'c', $3::bigint)::text)
           FROM bumped
         """,
-        topic_id, kind, comment_id, CHANNEL,
+        topic_id, kind, comment_id, CHANNEL, count_delta,
     )
     return int(row["version"]) if row else 0
 

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 import bleach
 from bleach.html5lib_shim import Filter
+from linkify_it import LinkifyIt
 from markdown_it import MarkdownIt
 
 ALLOWED_TAGS = frozenset({"p", "br", "a", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li"})
@@ -64,9 +65,34 @@ _cleaner = bleach.Cleaner(
 )
 
 
-def _markdown() -> MarkdownIt:
+class _QuickLinkify(LinkifyIt):  # type: ignore[misc]
+    """linkify-it with a cheap first look: the same answers, faster for plain prose.
+
+    linkify-it's `pretest` (run by markdown-it on every paragraph) and `test` (on each text
+    piece of a paragraph that passed) search a pattern that starts with a large Unicode
+    class at every position: a third of the Markdown time for a 2 KB comment. Every match
+    of either needs one of: a scheme (`http:`, `https:`, `ftp:`, `mailto:`) or `//`, `@`,
+    or a match of `host_fuzzy_test` itself (`localhost`, `www.`, `.1.`, `.` + a TLD). A
+    search for those (the same flags, so the same case folding) has literal starts and runs
+    much faster; when it finds nothing the answer is False, otherwise linkify-it decides.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()  # the defaults markdown-it uses (fuzzy links and emails, no IPs)
+        self._maybe = re.compile(r"(?:https?|ftp|mailto):|//|@|" + self.re["host_fuzzy_test"], re.IGNORECASE)
+
+    def pretest(self, text: str) -> bool:
+        return self._maybe.search(text) is not None and bool(super().pretest(text))
+
+    def test(self, text: str) -> bool:
+        return self._maybe.search(text) is not None and bool(super().test(text))
+
+
+def _markdown(linkify: LinkifyIt | None = None) -> MarkdownIt:
+    """The renderer; `linkify`: another linkify-it instance (tests compare with the stock one)."""
     md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False})
     md.enable("linkify")
+    md.linkify = linkify if linkify is not None else _QuickLinkify()
 
     # Headings and images are outside the allowlist: render a heading as a bold
     # paragraph and an image as its alt text, instead of losing structure or text.

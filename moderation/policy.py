@@ -165,31 +165,57 @@ async def _standing(user_id: int, approved: int, rejected_recent: int) -> Author
     return AuthorStanding(approved, rejected_recent, decided)
 
 
-async def _facts(draft: Draft, needs_standing: bool) -> tuple[str, bool, int, int]:
-    """One round trip: the rules' version, whether this is a repeat post, the author's standing."""
-    columns = ["(SELECT xmin::text FROM moderation_rules LIMIT 1) AS version"]
+@dataclass(frozen=True)
+class Facts:
+    """What a verdict needs from the database, read in one statement (`facts_columns`)."""
+    version: str  # the rules row's xmin
+    repeated: bool  # the same text from the same author within REPEAT_WINDOW_MINUTES
+    approved: int  # the author's standing (0 when not needed: guests, coach+)
+    rejected_recent: int
+
+
+def _needs_standing(author: Viewer | None) -> bool:
+    return author is not None and not author.is_coach
+
+
+def facts_columns(*, target: str, author: Viewer | None, guest_name: str | None, body: str,
+                  title: str = "") -> tuple[list[str], list[Any]]:
+    """The select-list expressions of the facts (`$1`...) and their arguments, so that a
+    caller can read them in a statement it makes anyway; `facts_from` reads the row."""
+    columns = ["(SELECT xmin::text FROM moderation_rules LIMIT 1) AS policy_version"]
     args: list[Any] = []
-    if draft.target == "topic" and draft.author is not None:
-        columns.append(f"EXISTS ({_REPEAT['topic']}) AS repeated")
-        args = [draft.author.id, draft.body, draft.title]
-    elif draft.target == "topic":
-        columns.append("false AS repeated")
-    elif draft.author is not None:
-        columns.append(f"EXISTS ({_REPEAT['author']}) AS repeated")
-        args = [draft.author.id, draft.body]
+    if target == "topic" and author is not None:
+        columns.append(f"EXISTS ({_REPEAT['topic']}) AS policy_repeated")
+        args = [author.id, body, title]
+    elif target == "topic":
+        columns.append("false AS policy_repeated")
+    elif author is not None:
+        columns.append(f"EXISTS ({_REPEAT['author']}) AS policy_repeated")
+        args = [author.id, body]
     else:
-        columns.append(f"EXISTS ({_REPEAT['guest']}) AS repeated")
-        args = [draft.guest_name, draft.body]
-    if needs_standing:
-        assert draft.author is not None
-        columns += [f"{_APPROVED} AS approved", f"{_REJECTED} AS rejected_recent"]
+        columns.append(f"EXISTS ({_REPEAT['guest']}) AS policy_repeated")
+        args = [guest_name, body]
+    if _needs_standing(author):
+        assert author is not None
+        columns += [f"{_APPROVED} AS policy_approved", f"{_REJECTED} AS policy_rejected_recent"]
         if not args:
-            args = [draft.author.id]
-    row = await sql.fetchrow(f"SELECT {', '.join(columns)}", *args)
-    assert row is not None and row["version"] is not None, "moderation_rules has no row: run the migrations"
-    if needs_standing:
-        return row["version"], bool(row["repeated"]), row["approved"], row["rejected_recent"]
-    return row["version"], bool(row["repeated"]), 0, 0
+            args = [author.id]
+    return columns, args
+
+
+def facts_from(row: Any, author: Viewer | None) -> Facts:
+    assert row is not None and row["policy_version"] is not None, "moderation_rules has no row: run the migrations"
+    if _needs_standing(author):
+        return Facts(row["policy_version"], bool(row["policy_repeated"]), row["policy_approved"],
+                     row["policy_rejected_recent"])
+    return Facts(row["policy_version"], bool(row["policy_repeated"]), 0, 0)
+
+
+async def _facts(draft: Draft) -> Facts:
+    """One round trip: the rules' version, whether this is a repeat post, the author's standing."""
+    columns, args = facts_columns(target=draft.target, author=draft.author, guest_name=draft.guest_name,
+                                  body=draft.body, title=draft.title)
+    return facts_from(await sql.fetchrow(f"SELECT {', '.join(columns)}", *args), draft.author)
 
 
 async def _rate_limit(draft: Draft, trusted: bool) -> None:
@@ -206,16 +232,17 @@ async def _rate_limit(draft: Draft, trusted: bool) -> None:
                         3600, "You have posted a lot in the last hour; please wait before posting again.")
 
 
-async def evaluate(draft: Draft) -> Verdict:
-    """Published or pending (with reasons), urgent or not; raises for refused posts."""
+async def evaluate(draft: Draft, facts: Facts | None = None) -> Verdict:
+    """Published or pending (with reasons), urgent or not; raises for refused posts.
+    `facts`: read by the caller with `facts_columns` for this draft, in this transaction."""
     author = draft.author
-    needs_standing = author is not None and not author.is_coach
-    version, repeated, approved, rejected_recent = await _facts(draft, needs_standing)
-    rules, matchers = await _load(version)
+    if facts is None:
+        facts = await _facts(draft)
+    rules, matchers = await _load(facts.version)
     toks = tokens(f"{draft.title}\n{draft.body}" if draft.title else draft.body)
     if matchers.banned.find(toks) is not None:
         raise ContentRefused(REFUSED_DETAIL, rule="banned_words")
-    if repeated:
+    if facts.repeated:
         raise Conflict("You posted the same text a moment ago; it was not posted again.")
 
     reasons: list[str] = []
@@ -225,7 +252,7 @@ async def evaluate(draft: Draft) -> Verdict:
     elif author.is_coach:
         trusted = True
     else:
-        standing = await _standing(author.id, approved, rejected_recent)
+        standing = await _standing(author.id, facts.approved, facts.rejected_recent)
         trusted = standing.approved >= rules.trusted_after_approved
         if not trusted:
             reasons.append("new_author")

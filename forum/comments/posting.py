@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-import asyncpg
-
 from forum import events, pagination, sql
 from forum.auth import Viewer
 from forum.comments import tree, visibility
@@ -28,13 +26,6 @@ class NewComment:
     kind: str = "comment"
     private: bool = False
     guest_name: str | None = None
-
-
-async def topic_for_posting(slug: str, viewer: Viewer | None) -> asyncpg.Record:
-    topic = await sql.fetchrow("SELECT id, slug, status, author, comments_mode FROM topic WHERE slug = $1", slug)
-    if topic is None or not topic_visible(topic, viewer):
-        raise NotFound("No such topic.")
-    return topic
 
 
 def topic_visible(topic: Any, viewer: Viewer | None) -> bool:
@@ -63,7 +54,14 @@ async def create_comment(slug: str, draft: NewComment, viewer: Viewer | None, cl
     if draft.private and viewer is None:
         raise BadRequest("private: sign in to ask a private question")
 
-    topic = await topic_for_posting(slug, viewer)
+    # One statement: the topic, the new comment's id, and the moderation policy's facts
+    # (rules version, repeat post, author standing) for this draft.
+    facts_sql, facts_args = policy.facts_columns(target="comment", author=viewer, guest_name=guest_name, body=body)
+    topic = await sql.fetchrow(
+        f"SELECT id, slug, status, author, comments_mode, nextval(pg_get_serial_sequence('comment', 'id')) AS next_id,"
+        f" {', '.join(facts_sql)} FROM topic WHERE slug = ${len(facts_args) + 1}", *facts_args, slug)
+    if topic is None or not topic_visible(topic, viewer):
+        raise NotFound("No such topic.")
     if topic["comments_mode"] == "closed":
         raise Forbidden("Comments are closed on this topic.")
 
@@ -85,7 +83,7 @@ async def create_comment(slug: str, draft: NewComment, viewer: Viewer | None, cl
     else:
         audience = None
 
-    comment_id = await sql.fetchval("SELECT nextval(pg_get_serial_sequence('comment', 'id'))")
+    comment_id = topic["next_id"]
     try:
         path = tree.child_path(parent["path"] if parent else None, comment_id)
     except tree.PathTooDeep as exc:
@@ -94,7 +92,7 @@ async def create_comment(slug: str, draft: NewComment, viewer: Viewer | None, cl
     verdict = await policy.evaluate(policy.Draft(
         author=viewer, guest_name=guest_name, body=body, body_html=html, target="comment",
         topic_id=topic["id"], topic_mode=topic["comments_mode"], client_ip=client_ip, kind=draft.kind,
-    ))
+    ), policy.facts_from(topic, viewer))
     row = await sql.fetchrow(
         f"""
         INSERT INTO comment (id, topic, parent, root_id, path, depth, kind, private, audience, status, author,

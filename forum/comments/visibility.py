@@ -10,7 +10,8 @@ a comment calls `forum.qa.hooks.on_comment_published(row)` exactly once.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from forum import events, sql
 from forum.comments import tree
@@ -45,15 +46,6 @@ async def _adjust_reply_counts(row: Mapping[str, Any], delta: int) -> None:
             ancestors, delta)
 
 
-async def _adjust_topic_count(row: Mapping[str, Any], delta: int) -> None:
-    await sql.execute("UPDATE topic SET comment_count = comment_count + $2 WHERE id = $1", row["topic"], delta)
-
-
-async def _adjust_counts(row: Mapping[str, Any], delta: int) -> None:
-    await _adjust_reply_counts(row, delta)
-    await _adjust_topic_count(row, delta)
-
-
 async def settle(row: Mapping[str, Any], *, was_public: bool, first_publication: bool | None = None) -> dict[str, Any]:
     """Side effects of `row` (already stored with its new status) having been `was_public`
     before: counts, first publication, the topic event. Also used for a new comment
@@ -63,7 +55,7 @@ async def settle(row: Mapping[str, Any], *, was_public: bool, first_publication:
     current = dict(row)
     now_public = is_public(current)
     # Locks in one order for every writer: the ancestors (id order), then the topic row, last
-    # (counts, version): concurrent writers in one topic wait on it until the commit.
+    # (count and version in one UPDATE): concurrent writers in one topic wait on it until the commit.
     if now_public != was_public:
         await _adjust_reply_counts(current, 1 if now_public else -1)
     if first_publication is None and current["status"] == "published" and current.get("first_published_at") is None:
@@ -76,11 +68,11 @@ async def settle(row: Mapping[str, Any], *, was_public: bool, first_publication:
         from forum.qa.hooks import on_comment_published  # the Q&A domain imports comments
 
         await on_comment_published(current)
-    if now_public != was_public:
-        await _adjust_topic_count(current, 1 if now_public else -1)
     became_public = now_public and not was_public
+    delta = 0 if now_public == was_public else 1 if now_public else -1
+    # the topic's comment_count and version in one UPDATE of its row
     await events.topic_changed(current["topic"], kind=events.COMMENT if became_public else events.CHANGE,
-                               comment_id=current["id"])
+                               comment_id=current["id"], count_delta=delta)
     return current
 
 
@@ -93,8 +85,7 @@ async def _set_status(comment_id: int, status: str, allowed_from: tuple[str, ...
     if row["status"] not in allowed_from:
         raise Conflict(f"This comment is {row['status']}; it cannot become {status}.")
     was_public = is_public(row)
-    # one UPDATE for the status and a first publication's stamp (each UPDATE of a comment
-    # recomputes its generated search column)
+    # one UPDATE for the status and a first publication's stamp
     first_publication = status == "published" and row["first_published_at"] is None
     updated = await sql.fetchrow(
         "UPDATE comment SET status = $2,"
@@ -145,7 +136,7 @@ async def delete(comment_id: int, *, erase_author: bool = False) -> str:
     was_public = is_public(row)
     has_replies = await sql.fetchval("SELECT EXISTS (SELECT 1 FROM comment WHERE parent = $1)", comment_id)
     if was_public:
-        await _adjust_counts(row, -1)
+        await _adjust_reply_counts(row, -1)
     if has_replies:
         await sql.execute(
             "UPDATE comment SET status = 'deleted', body = '', body_html = '', deleted_at = clock_timestamp(),"
@@ -159,7 +150,8 @@ async def delete(comment_id: int, *, erase_author: bool = False) -> str:
     else:
         await sql.execute("DELETE FROM comment WHERE id = $1", comment_id)
         outcome = "removed"
-    await events.topic_changed(row["topic"], kind=events.CHANGE, comment_id=comment_id)
+    await events.topic_changed(row["topic"], kind=events.CHANGE, comment_id=comment_id,
+                               count_delta=-1 if was_public else 0)
     return outcome
 
 

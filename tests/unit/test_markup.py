@@ -74,3 +74,63 @@ def test_sanitizing_output_again_changes_nothing(source: str) -> None:
 
 def test_plain_text() -> None:
     assert plain_text(render_markdown("**Hello** &amp; *world*\n\n- one\n- two")) == "Hello & world one two"
+
+
+# ---- the quick linkify pre-check changes no output (forum.markup._QuickLinkify)
+
+_FRAGMENTS = [
+    "plain prose.", "It was hard. Then", "e.g. this", "p.m.", "see example.com", "www.example.org/a?b=c",
+    "http://x.y/z", "HTTPS://EXAMPLE.COM/", "ftp://files.example.net", "mailto:someone@example.com",
+    "me@example.net", "a@b", "@handle", "//cdn.example.com/x.js", "localhost:8080", "LOCALHOST",
+    "192.168.0.1", "10.0.0.1/path", "v1.2.3", "file.txt", "report.pdf", "end.of.sentence.Next", "car.Then",
+    "x.co", "a.io.", "xn--80ak6aa92e.com", "пример.рф", "ＷＷＷ.example.com", "ſhop.com", "java\tscript:x",
+    "[link](https://example.org/support)", "<https://auto.example>", "`http://code.example`", "**www.bold.com**",
+    "_under_score.com_", "(https://paren.example/a_(b))", "“quoted.com”", "»http://x.de«", "ｈttp://wide.example",
+    "\u00a0www.nbsp.com", "line\nhttp://next.line", "> quote example.org", "- item mail@host.museum",
+    "1. one.two", "K.com", "\u212a.com", "tel:123", "http:", "://", ".", "@@", "www.", "javascript:alert(1)",
+]
+
+
+def _corpus() -> list[str]:
+    import random
+
+    rng = random.Random(20261126)
+    bodies = list(_FRAGMENTS)
+    for _ in range(1500):
+        parts = rng.choices(_FRAGMENTS, k=rng.randint(1, 8))
+        bodies.append(rng.choice([" ", "\n", "\n\n", ""]).join(parts))
+    from bench.run import two_kb_markdown
+
+    bodies.append(two_kb_markdown())
+    try:
+        from tests.xss_corpus_check import DEFAULT_DIR, payloads
+
+        if DEFAULT_DIR.is_dir():
+            bodies += [payload for _, payload in payloads(DEFAULT_DIR)]
+    except ImportError:
+        pass
+    return bodies
+
+
+def test_quick_linkify_renders_exactly_as_linkify_it() -> None:
+    from linkify_it import LinkifyIt
+
+    from forum.markup import _markdown, _md
+
+    reference = _markdown(LinkifyIt())
+    differences = [body for body in _corpus() if _md.render(body) != reference.render(body)]
+    assert differences == []
+
+
+def test_quick_linkify_answers_pretest_and_test_as_linkify_it() -> None:
+    from linkify_it import LinkifyIt
+
+    from forum.markup import _md
+
+    stock = LinkifyIt()
+    quick = _md.linkify
+    assert quick is not None
+    for body in _corpus():
+        for text in (body, *body.split()):
+            assert quick.pretest(text) == stock.pretest(text), text
+            assert quick.test(text) == stock.test(text), text
