@@ -128,7 +128,7 @@ def serve(host: str | None, port: int | None, workers: int | None, reload: bool)
             metrics_dir.mkdir(parents=True)
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         log.info("serving on http://%s:%d with %d worker(s)", settings.host, settings.port, settings.workers)
-        try:
+        with contextlib.suppress(SystemExit):  # SIGTERM/SIGINT raise it (above): a normal way out
             uvicorn.run(
                 "forum.app:create_app_from_env",
                 factory=True,
@@ -144,8 +144,6 @@ def serve(host: str | None, port: int | None, workers: int | None, reload: bool)
                 timeout_graceful_shutdown=10,
                 lifespan="on",
             )
-        except SystemExit:
-            pass
 
 
 @main.command()

@@ -6,6 +6,7 @@ config and pointed at a DSN by `configure()` once settings are known.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -41,10 +42,8 @@ class ForumTransaction(PostgresTransaction):
         except BaseException:
             # BEGIN failed (the connection died with the server): hand the slot back, or it
             # is lost for good (Piccolo's __aenter__ keeps it).
-            try:
+            with contextlib.suppress(Exception):  # best effort: it is released just below
                 self.connection.terminate()
-            except Exception:
-                pass
             try:
                 if self.engine.pool:
                     await self.engine.pool.release(self.connection)
@@ -74,10 +73,8 @@ class ForumTransaction(PostgresTransaction):
                     raise
         finally:
             if failed:
-                try:
+                with contextlib.suppress(Exception):  # already closed, and handed back by asyncpg
                     self.connection.terminate()
-                except Exception:  # already closed, and handed back by asyncpg
-                    pass
             try:
                 if self.engine.pool:
                     await self.engine.pool.release(self.connection)
@@ -98,13 +95,13 @@ class ForumEngine(PostgresEngine):
     version ourselves when migrating.
     """
 
-    async def check_version(self) -> None:  # type: ignore[override]
+    async def check_version(self) -> None:
         return None
 
     async def prep_database(self) -> None:
         return None
 
-    def transaction(self, allow_nested: bool = True) -> ForumTransaction:  # type: ignore[override]
+    def transaction(self, allow_nested: bool = True) -> ForumTransaction:
         return ForumTransaction(engine=self, allow_nested=allow_nested)
 
 
@@ -189,38 +186,31 @@ class EmbeddedPostgres:
         except (OSError, ValueError):
             pids = []
         alive = [p for p in pids if isinstance(p, int) and psutil.pid_exists(p) and p != os.getpid()]
-        try:
+        with contextlib.suppress(OSError):  # a stale list only costs pgserver a pid check
             handles.write_text(json.dumps(alive))
-        except OSError:
-            pass
 
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is None:
             return
-        from pgserver._commands import pg_ctl
+        # pgserver creates one function per PostgreSQL binary at import time (setattr on the module)
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
         try:
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=server.system_user)
             log.info("embedded PostgreSQL stopped")
         except Exception as exc:  # already stopped, or stop failed: try the process
             log.warning("pg_ctl stop failed (%s); terminating the postmaster", exc)
-            try:
+            with contextlib.suppress(Exception):  # best effort: nothing more to try
                 info = server.get_postmaster_info()
                 info.process.terminate()
                 info.process.wait(5)
-            except Exception:
-                pass
-        try:
+        with contextlib.suppress(Exception):  # bookkeeping only; the server is stopped either way
             server.global_process_id_list.get_and_remove(os.getpid())
-        except Exception:
-            pass
         # pgserver caches one handle per data folder; a stale (stopped) one would make the
         # next start() in this process return it without starting PostgreSQL again.
-        try:
+        with contextlib.suppress(Exception):
             type(server)._instances.pop(server.pgdata, None)
-        except Exception:
-            pass
         import atexit
 
         atexit.unregister(server._cleanup)

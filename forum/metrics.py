@@ -6,6 +6,7 @@ writes to shared files and any worker can answer a scrape for all of them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Awaitable, Callable
 
@@ -53,10 +54,8 @@ def observe(method: str, route: str, status: int, seconds: float) -> None:
 
 async def render() -> tuple[bytes, str]:
     for hook in list(_scrape_hooks):
-        try:
+        with contextlib.suppress(Exception):  # a scrape must not fail because one gauge could not be read
             await hook()
-        except Exception:  # a scrape must not fail because one gauge could not be read
-            pass
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 
 async def cancel_and_wait(task: asyncio.Task[object] | None) -> None:
@@ -11,7 +12,5 @@ async def cancel_and_wait(task: asyncio.Task[object] | None) -> None:
     if task is None:
         return
     task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
-    except (asyncio.CancelledError, Exception):
-        pass

@@ -14,6 +14,7 @@ address is ever written to the table, a log line or an error.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from dataclasses import dataclass
@@ -59,7 +60,8 @@ def enabled() -> bool:
 
 
 def site_and_url() -> tuple[str, str]:
-    assert _settings is not None
+    if _settings is None:
+        raise RuntimeError("mail is not configured (configure() was not called)")
     return _settings.site_name, _settings.public_url
 
 
@@ -160,7 +162,8 @@ class Sender:
     """Delivers due outbox rows; one per process, any number of processes."""
 
     def __init__(self, settings: Settings, poll_interval_s: float = 2.0):
-        assert settings.smtp_url and settings.mail_from
+        if not (settings.smtp_url and settings.mail_from):
+            raise ValueError("the mail sender needs FORUM_SMTP_URL and FORUM_MAIL_FROM")
         self.smtp = SmtpConfig.from_url(settings.smtp_url)
         self.mail_from = settings.mail_from
         self.domain = settings.mail_from.rpartition("@")[2] or None
@@ -188,10 +191,8 @@ class Sender:
                 raise
             except Exception as exc:  # database away: try again next round
                 log.warning("mail sender round failed: %s", type(exc).__name__)
-            try:
+            with contextlib.suppress(TimeoutError):  # no wake-up: poll anyway
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
-            except TimeoutError:
-                pass
             self._wake.clear()
 
     async def _claim(self) -> list[Any]:
