@@ -9,9 +9,10 @@ through the `viewer` / `user` dependencies.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -98,7 +99,7 @@ async def resolve_viewer(connection: ASGIConnection[Any, Any, Any, Any]) -> View
     """The signed-in user, None when anonymous; 401 for an unknown, expired or revoked token."""
     cached = connection.scope.get("state", {}).get(_STATE_KEY, _MISSING)
     if cached is not _MISSING:
-        return cached  # type: ignore[return-value]
+        return cast("Viewer | None", cached)  # what this function stored below
     token = _bearer(connection)
     viewer: Viewer | None = None
     if token is not None:
@@ -123,7 +124,7 @@ async def resolve_viewer(connection: ASGIConnection[Any, Any, Any, Any]) -> View
                 "UPDATE user_session SET last_seen_at = now(),"
                 " idle_expires_at = LEAST(expires_at, now() + $2 * interval '1 day') WHERE id = $1",
                 row["session_id"], _idle_days)
-    connection.scope.setdefault("state", {})[_STATE_KEY] = viewer  # type: ignore[typeddict-item]
+    connection.scope.setdefault("state", {})[_STATE_KEY] = viewer
     return viewer
 
 
@@ -169,7 +170,7 @@ async def requires_active_if_signed_in(connection: ASGIConnection[Any, Any, Any,
             viewer.suspended_until.isoformat() if viewer.suspended_until else None))
 
 
-def _requires_role(role: str):  # type: ignore[no-untyped-def]
+def _requires_role(role: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]:
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         viewer = await resolve_viewer(connection)
         if viewer is None:

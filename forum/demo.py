@@ -118,7 +118,8 @@ async def load_demo() -> str:
                 kind, status, users[author] if author else None, None if author else "Worried wife",
                 roles[author] if author and roles[author] != "reader" else None, body, render_markdown(body),
                 "unanswered" if kind == "question" else None)
-            assert row is not None
+            if row is None:  # INSERT ... RETURNING always answers a row
+                raise RuntimeError("inserting a demo comment returned no row")
             made[key] = dict(row)
             if status == "pending":
                 await policy.record(policy.Verdict(status="pending", reasons=["guest"]), comment_id=cid)

@@ -125,11 +125,11 @@ def _validation_detail(exc: ValidationException) -> str:
     return detail
 
 
-def domain_error_handler(_: Request, exc: DomainError) -> Response[dict[str, Any]]:
+def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
     return error_response(exc.status_code, exc.detail, exc.headers, **exc.extra)
 
 
-def http_exception_handler(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     status = exc.status_code
     headers = dict(exc.headers or {})
     if isinstance(exc, ValidationException):
@@ -165,7 +165,7 @@ _DB_DOWN = (
 )
 
 
-def internal_error_handler(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     rid = request_id_of(request)
     # Malformed bodies the JSON decoder does not turn into a ValidationException.
     if isinstance(exc, UnicodeDecodeError):
@@ -182,7 +182,7 @@ def internal_error_handler(request: Request, exc: Exception) -> Response[dict[st
         if isinstance(exc, asyncpg.exceptions.CharacterNotInRepertoireError):
             return error_response(400, "The request contains a character that cannot be stored (NUL).")
         return error_response(400, "A value in the request is out of range or cannot be stored.")
-    if isinstance(exc, _DB_DOWN) or isinstance(exc, TimeoutError):
+    if isinstance(exc, (*_DB_DOWN, TimeoutError)):
         log.warning("database unavailable on %s %s (%s: %s) request_id=%s", request.method,
                     request.url.path, type(exc).__name__, exc, rid)
         return error_response(503, "The database is unavailable; try again shortly.", {"Retry-After": "5"})
@@ -194,7 +194,7 @@ def internal_error_handler(request: Request, exc: Exception) -> Response[dict[st
                           f"Internal error; quote request id {rid} when reporting it.")
 
 
-def request_id_of(request: Request) -> str:
+def request_id_of(request: Request[Any, Any, Any]) -> str:
     return str(request.scope.get("state", {}).get("request_id") or "-")
 
 

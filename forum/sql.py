@@ -25,7 +25,8 @@ async def _call(method: str, query: str, args: tuple[Any, ...]) -> Any:
     conn = _conn_of_transaction()
     if conn is not None:
         return await getattr(conn, method)(query, *args)
-    assert engine.pool is not None, "the connection pool is not open"
+    if engine.pool is None:
+        raise RuntimeError("the connection pool is not open")
     async with engine.pool.acquire() as conn:
         return await getattr(conn, method)(query, *args)
 
@@ -35,7 +36,7 @@ async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
 
 
 async def fetchrow(sql: str, *args: Any) -> asyncpg.Record | None:
-    return await _call("fetchrow", sql, args)  # type: ignore[no-any-return]
+    return await _call("fetchrow", sql, args)
 
 
 async def fetchval(sql: str, *args: Any) -> Any:

@@ -152,7 +152,8 @@ async def _insert_user(handle: str, email: str | None, password_hash: str, role:
                 handle, email, password_hash, role)
     except asyncpg.UniqueViolationError as exc:
         raise _conflict_from(exc) from None
-    assert row is not None
+    if row is None:  # INSERT ... RETURNING always answers a row
+        raise RuntimeError("inserting a user returned no row")
     return row
 
 
@@ -246,7 +247,8 @@ async def get_me(viewer: Viewer) -> MeOut:
 async def update_me(viewer: Viewer, patch: MePatch) -> MeOut:
     """Handle, email, password and notification preference. Changing the password or the
     email needs `current_password` (a stolen token alone must not take the account over)."""
-    wants_password = patch.password is not msgspec.UNSET
+    new_password = patch.password if isinstance(patch.password, str) else None  # str or UNSET
+    wants_password = new_password is not None
     wants_email = patch.email is not msgspec.UNSET
     new_handle = clean_handle(patch.handle) if isinstance(patch.handle, str) else None
     new_email: str | None = None
@@ -263,9 +265,8 @@ async def update_me(viewer: Viewer, patch: MePatch) -> MeOut:
         row = await _user_row(viewer.id, for_update=True)
         if (wants_password or wants_email) and row["password_hash"] != verified:
             raise Forbidden("current_password: does not match.")  # changed meanwhile by another request
-        if wants_password:
-            assert isinstance(patch.password, str)
-            passwords.check_policy(patch.password, handle=new_handle or row["handle"],
+        if new_password is not None:
+            passwords.check_policy(new_password, handle=new_handle or row["handle"],
                                    email=new_email if wants_email else row["email"])
         try:
             if new_handle is not None and new_handle != row["handle"]:
@@ -283,9 +284,8 @@ async def update_me(viewer: Viewer, patch: MePatch) -> MeOut:
         if isinstance(patch.notify_email, bool):
             await sql.execute("UPDATE forum_user SET notify_email = $2 WHERE id = $1", viewer.id,
                               patch.notify_email)
-        if wants_password:
-            assert isinstance(patch.password, str)
-            new_hash = await passwords.hash_password(patch.password)
+        if new_password is not None:
+            new_hash = await passwords.hash_password(new_password)
             await sql.execute("UPDATE forum_user SET password_hash = $2 WHERE id = $1", viewer.id, new_hash)
             await revoke_sessions(viewer.id, keep_session_id=viewer.session_id)
             await sql.execute('DELETE FROM password_reset WHERE "user" = $1 AND used_at IS NULL', viewer.id)

@@ -21,7 +21,8 @@ async def notify(user_id: int | None, kind: str, *, comment_id: int | None, topi
     """Notify `user_id` (never about their own action). Returns the notification id or None."""
     if user_id is None or (actor_id is not None and actor_id == user_id):
         return None
-    assert kind in KINDS, kind
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}")
     notification_id: int = await sql.fetchval(
         'INSERT INTO notification ("user", kind, comment, topic, actor, reason, created_at)'
         " VALUES ($1, $2, $3, $4, $5, $6, now()) RETURNING id",

@@ -157,7 +157,8 @@ async def topic_id_for(slug: str | None) -> int | None:
 async def export_chunks(topic_slug: str | None, progress: Progress | None = None,
                         chunk_bytes: int = 64 * 1024) -> AsyncIterator[bytes]:
     """The export document as a stream of UTF-8 chunks."""
-    assert engine.pool is not None, "the connection pool is not open"
+    if engine.pool is None:
+        raise RuntimeError("the connection pool is not open")
     async with engine.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         topic_id = None
         if topic_slug is not None:
@@ -349,7 +350,7 @@ async def _import_comments(rows: list[ExportComment], users: dict[int, int], top
     mapping: dict[int, int] = {}
     position: dict[int, tuple[str, int, int]] = {}
     records: list[tuple[Any, ...]] = []
-    for c, new_id in zip(order, new_ids):
+    for c, new_id in zip(order, new_ids, strict=True):
         mapping[c.id] = new_id
         parent = mapping.get(c.parent_id) if c.parent_id is not None else None
         if parent is None:

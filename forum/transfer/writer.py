@@ -9,6 +9,7 @@ which keeps the materialized paths' sibling order oldest first.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from forum import events, sql
 from forum.comments.tree import PathTooDeep, child_path
@@ -183,11 +184,11 @@ async def write_source(source: Source, report: Report, progress: Progress) -> No
         rows = await sql.fetch("SELECT id, path, root_id, depth FROM comment WHERE id = ANY($1::bigint[])", earlier)
         known = {r["id"]: (r["path"], r["root_id"], r["depth"]) for r in rows}
 
-    records: list[tuple] = []
+    records: list[tuple[Any, ...]] = []
     pending_ids: list[int] = []
     touched: set[int] = set()
     pairs: list[tuple[str, int]] = []
-    for c, local_id in zip(order, ids):
+    for c, local_id in zip(order, ids, strict=True):
         parent = parent_of[c.external_id]
         parent_id = comment_map.get(parent) if parent is not None else None
         place_info = known.get(parent_id) if parent_id is not None else None
@@ -242,15 +243,16 @@ _INSERT = (
 )
 
 
-async def _insert_comments(records: list[tuple], progress: Progress, batch: int = 500) -> None:
+async def _insert_comments(records: list[tuple[Any, ...]], progress: Progress, batch: int = 500) -> None:
     for start in range(0, len(records), batch):
         chunk = records[start:start + batch]
         await _executemany(chunk)
         progress(len(chunk))
 
 
-async def _executemany(chunk: list[tuple]) -> None:
+async def _executemany(chunk: list[tuple[Any, ...]]) -> None:
     # forum.sql has no executemany; the transaction's own connection is the same one it uses.
     current = engine.current_transaction.get()
-    assert current is not None, "imports run inside a transaction"
+    if current is None:
+        raise RuntimeError("imports run inside a transaction")
     await current.connection.executemany(_INSERT, chunk)
