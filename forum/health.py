@@ -38,9 +38,10 @@ async def _ask_database() -> None:
 
 
 class HealthController(Controller):
-    tags = ["operations"]
+    tags = ("operations",)
 
-    @get("/health", operation_id="get_health", responses={503: ResponseSpec(data_container=Health, description="Database unavailable")}, cache=False)
+    @get("/health", operation_id="get_health", cache=False,
+         responses={503: ResponseSpec(data_container=Health, description="Database unavailable")})
     async def get_health(self) -> Response[Health]:
         """Liveness and database reachability: 200 ok, 503 when the database does not answer."""
         try:

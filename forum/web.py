@@ -11,9 +11,12 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from litestar import Litestar
+from litestar.enums import ScopeType
 from litestar.types import Message, Receive, Scope, Send
 
 from forum import metrics
@@ -47,8 +50,9 @@ class ForumApp(Litestar):
     """Litestar with the outer layer described in the module docstring."""
 
     trusted_proxies: tuple[Any, ...] = ()
-    _allow: dict[str, bytes] = {}
-    _big_bodies: list[tuple[re.Pattern[str], int]] = []
+    # immutable until configure_outer() replaces them (class-level defaults are shared)
+    _allow: Mapping[str, bytes] = MappingProxyType({})
+    _big_bodies: Sequence[tuple[re.Pattern[str], int]] = ()
     request_timeout_s: float = 15.0
     metrics_enabled: bool = True
 
@@ -62,13 +66,14 @@ class ForumApp(Litestar):
                        for route in self.routes if hasattr(route, "methods")}
         # Paths whose handlers allow bigger bodies than the app-wide limit (the rules document).
         app_limit = getattr(self, "request_max_body_size", None) or 0
-        self._big_bodies = []
+        big_bodies: list[tuple[re.Pattern[str], int]] = []
         for route in self.routes:
             limits = [h.resolve_request_max_body_size() or 0 for h in getattr(route, "route_handlers", ())
                       if hasattr(h, "resolve_request_max_body_size")]
             if limits and max(limits) > app_limit:
                 pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(route.path_format))
-                self._big_bodies.append((re.compile(f"^{pattern}$"), max(limits)))
+                big_bodies.append((re.compile(f"^{pattern}$"), max(limits)))
+        self._big_bodies = big_bodies
 
     def _document_errors(self) -> None:
         """Every operation documents the JSON errors this layer and forum.errors can answer,
@@ -114,12 +119,12 @@ class ForumApp(Litestar):
         return peer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:  # a str enum: equal to the server's plain "http"
             await super().__call__(scope, receive, send)
             return
         started = time.perf_counter()
         request_id = _incoming_request_id(scope)
-        state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+        state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["client_ip"] = self._client_ip(scope)
         status_holder = {"status": 500, "started": False}
@@ -133,13 +138,13 @@ class ForumApp(Litestar):
                 if scope["method"] == "OPTIONS" and message["status"] == 204:
                     # Litestar's automatic OPTIONS answer lists only the methods of the first
                     # handler registered at a path; list every method the path serves.
-                    allow = self._allow.get(scope.get("path_template", ""))  # type: ignore[call-overload]
+                    allow = self._allow.get(scope.get("path_template", ""))
                     if allow:
                         headers = [(k, v) for k, v in headers if k.lower() != b"allow"] + [(b"allow", allow)]
                 ctype = next((v for k, v in headers if k.lower() == b"content-type"), b"")
                 headers.extend(_HTML_HEADERS if ctype.startswith(b"text/html") else _JSON_HEADERS)
                 headers.append(rid_header)
-                message = {**message, "headers": headers}  # type: ignore[typeddict-item]
+                message = {**message, "headers": headers}
             await send(message)
 
         streaming = scope["path"].endswith("/events")
@@ -166,7 +171,7 @@ class ForumApp(Litestar):
                     }, extra_headers=[(b"retry-after", b"2")])
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("path_template") or "unmatched"  # type: ignore[typeddict-item]
+            route = scope.get("path_template") or "unmatched"
             status = int(status_holder["status"])
             if self.metrics_enabled:
                 metrics.observe(scope["method"], str(route), status, elapsed)
@@ -178,7 +183,7 @@ class ForumApp(Litestar):
 
 
 def _declared_too_large(scope: Scope, limit: int | None,
-                        bigger: list[tuple[re.Pattern[str], int]]) -> int | None:
+                        bigger: Sequence[tuple[re.Pattern[str], int]]) -> int | None:
     """413 when the declared Content-Length exceeds the path's limit (`limit`, or a bigger
     one a handler declares), 400 when it is not a number."""
     if not limit:

@@ -27,7 +27,7 @@ from forum.pagination import Id
 
 class AuthController(Controller):
     path = "/api/auth"
-    tags = ["accounts"]
+    tags = ("accounts",)
 
     @post("/register", operation_id="register_user", status_code=HTTP_201_CREATED)
     async def register_user(self, data: JSONBody[RegisterIn], client_ip: NamedDependency[str]) -> AuthOut:
@@ -47,8 +47,8 @@ class AuthController(Controller):
 
 class MeController(Controller):
     path = "/api/me"
-    tags = ["accounts"]
-    guards = [requires_user]
+    tags = ("accounts",)
+    guards = (requires_user,)
 
     @get("/", operation_id="get_me")
     async def get_me(self, user: NamedDependency[Viewer]) -> MeOut:
@@ -75,7 +75,7 @@ class MeController(Controller):
 
 class UsersController(Controller):
     path = "/api"
-    tags = ["accounts"]
+    tags = ("accounts",)
 
     @get("/users/{user_id:int}", operation_id="get_user_profile")
     async def get_user_profile(self, user_id: Id) -> ProfileOut:

@@ -44,7 +44,7 @@ async def _stream(broker: Broker, topic_id: int) -> AsyncIterator[ServerSentEven
 
 class LiveController(Controller):
     path = "/api/topics"
-    tags = ["live updates"]
+    tags = ("live updates",)
 
     @get("/{slug:str}/events", operation_id="stream_topic_events", media_type="text/event-stream")
     async def stream_topic_events(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> ServerSentEvent:

@@ -24,8 +24,8 @@ from forum.pagination import DEFAULT_LIMIT, Cursor, Limit
 
 class NotificationController(Controller):
     path = "/api/me/notifications"
-    tags = ["notifications"]
-    guards = [requires_user]
+    tags = ("notifications",)
+    guards = (requires_user,)
 
     @get("/", operation_id="list_notifications")
     async def list_notifications(self, user: NamedDependency[Viewer], limit: Limit = DEFAULT_LIMIT,
@@ -45,7 +45,7 @@ class NotificationController(Controller):
 
 class PasswordResetController(Controller):
     path = "/api/auth/password-reset"
-    tags = ["accounts"]
+    tags = ("accounts",)
 
     @post("/", operation_id="request_password_reset", status_code=HTTP_202_ACCEPTED)
     async def request_password_reset(

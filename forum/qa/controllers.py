@@ -23,8 +23,8 @@ QuestionStatus = Annotated[
 
 class CoachController(Controller):
     path = "/api/coach"
-    tags = ["coach Q&A"]
-    guards = [requires_coach]
+    tags = ("coach Q&A",)
+    guards = (requires_coach,)
 
     @get("/questions", operation_id="list_coach_questions")
     async def list_coach_questions(self, user: NamedDependency[Viewer], status: QuestionStatus = "unanswered",
@@ -46,8 +46,8 @@ class CoachController(Controller):
 
 class AcceptController(Controller):
     path = "/api/comments"
-    tags = ["coach Q&A"]
-    guards = [requires_active_user]
+    tags = ("coach Q&A",)
+    guards = (requires_active_user,)
 
     @post("/{comment_id:int}/accept", operation_id="accept_answer", status_code=HTTP_200_OK)
     async def accept_answer(self, user: NamedDependency[Viewer], comment_id: FromPath[Id]) -> AnswerAccepted:
