@@ -8,12 +8,12 @@ where a statement is SQL text, or `(sql, args)` with Piccolo's `{}` placeholders
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Union
+from typing import Any
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.table import Table
 
-Statement = Union[str, tuple[str, Sequence[Any]]]
+Statement = str | tuple[str, Sequence[Any]]
 
 
 class RawTable(Table):

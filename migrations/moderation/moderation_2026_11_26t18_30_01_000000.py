@@ -38,7 +38,8 @@ STATEMENTS = [
     "CREATE INDEX audit_log_target_idx ON audit_log (target_id, id DESC)",
     "CREATE INDEX audit_log_action_idx ON audit_log (action, id DESC)",
     # ---- queue items
-    "ALTER TABLE moderation_item ADD CONSTRAINT moderation_item_queue_ck CHECK (queue IN ('pending','reported','urgent'))",
+    "ALTER TABLE moderation_item ADD CONSTRAINT moderation_item_queue_ck"
+    " CHECK (queue IN ('pending','reported','urgent'))",
     "ALTER TABLE moderation_item ADD CONSTRAINT moderation_item_target_ck CHECK ("
     "(target_type = 'comment' AND comment IS NOT NULL) OR (target_type = 'topic' AND topic IS NOT NULL))",
     "CREATE UNIQUE INDEX moderation_item_open_comment_uq ON moderation_item (comment, queue) "
