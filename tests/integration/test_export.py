@@ -15,7 +15,7 @@ import pytest
 
 from forum import sql
 from forum.comments.tree import child_path
-from forum.errors import BadRequest
+from forum.errors import BadRequest, NotFound
 from forum.transfer.commands import run_export, run_import
 from tests.helpers import auth, make_user
 
@@ -152,7 +152,8 @@ async def test_round_trip_export_import_export(client: httpx.AsyncClient, migrat
     assert stone["status"] == "deleted" and stone["reply_count"] == 1
     assert await sql.fetchval("SELECT comment_count FROM topic WHERE slug = 'talking-with-a-teenager'") == 4
     assert await sql.fetchval("SELECT comment_count FROM topic WHERE slug = 'a-discussion'") == 1
-    assert await sql.fetchval("SELECT count(*) FROM forum_user WHERE email IS NOT NULL OR password_hash IS NOT NULL") == 0
+    assert await sql.fetchval(
+        "SELECT count(*) FROM forum_user WHERE email IS NOT NULL OR password_hash IS NOT NULL") == 0
 
 
 async def test_json_import_refuses_a_database_with_content(client: httpx.AsyncClient, tmp_path: Path) -> None:
@@ -191,7 +192,7 @@ async def test_topic_export_holds_only_that_topic(client: httpx.AsyncClient) -> 
     assert doc["topic"] == "a-discussion" and [t["slug"] for t in doc["topics"]] == ["a-discussion"]
     assert {c["topic_id"] for c in doc["comments"]} == {site["topic_id"]}
     assert {u["id"] for u in doc["users"]} == {site["coach"].id, site["reader"].id, site["gone"].id}
-    with pytest.raises(Exception):
+    with pytest.raises(NotFound):
         await export_text("no-such-topic")
 
 

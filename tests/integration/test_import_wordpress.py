@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -109,7 +110,8 @@ async def test_importing_twice_creates_nothing_new(client: httpx.AsyncClient) ->
     snapshot = [dict(r) for r in await sql.fetch("SELECT id, path, reply_count, status FROM comment ORDER BY id")]
     report = await run_import("wordpress", WXR)
     assert await counts() == before
-    assert [dict(r) for r in await sql.fetch("SELECT id, path, reply_count, status FROM comment ORDER BY id")] == snapshot
+    rows = await sql.fetch("SELECT id, path, reply_count, status FROM comment ORDER BY id")
+    assert [dict(r) for r in rows] == snapshot
     assert "topics:   0 created, 0 matched by url, 2 already imported" in report
     assert "comments: 0 created" in report and "6 already imported" in report
 
@@ -154,7 +156,7 @@ async def test_a_failure_while_writing_rolls_everything_back(client: httpx.Async
     # the topics, comments, queue items and mappings written before it.
     await sql.execute("ALTER TABLE comment ADD CONSTRAINT test_no_sam CHECK (guest_name IS DISTINCT FROM 'Sam')")
     try:
-        with pytest.raises(Exception):
+        with pytest.raises(asyncpg.CheckViolationError):
             await run_import("wordpress", WXR)
         assert await counts() == (0, 0, 0, 0)
     finally:

@@ -9,6 +9,7 @@ event reaches the streams only through PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -61,9 +62,9 @@ async def servers(app: Any, settings: Settings, client: httpx.AsyncClient) -> As
     try:
         yield [url for _, _, url in running]
     finally:
-        for server, task, _ in running:
+        for server, _task, _ in running:
             server.should_exit = True
-        for server, task, _ in running:
+        for _server, task, _ in running:
             await asyncio.wait_for(task, 10)
         await live_shutdown(second)
         await listener.stop()
@@ -89,10 +90,8 @@ class Stream:
     async def __aexit__(self, *exc: Any) -> None:
         assert self._task is not None
         self._task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        except asyncio.CancelledError:
-            pass
 
     async def _run(self) -> None:
         async with httpx.AsyncClient(timeout=httpx.Timeout(10, read=60)) as c, c.stream("GET", self.url) as r:
@@ -114,8 +113,8 @@ class Stream:
     def comment_ids(self) -> list[int]:
         return [json.loads(d)["id"] for e, d in self.events if e == "comment"]
 
-    async def wait_for_comment(self, cid: int, timeout: float = 5.0) -> bool:
-        for _ in range(int(timeout / 0.05)):
+    async def wait_for_comment(self, cid: int, within_s: float = 5.0) -> bool:
+        for _ in range(int(within_s / 0.05)):
             if cid in self.comment_ids():
                 return True
             await asyncio.sleep(0.05)

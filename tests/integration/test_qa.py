@@ -126,7 +126,7 @@ async def test_asker_accepts_and_the_answerer_is_notified(client: httpx.AsyncCli
 
 
 async def test_accepting_another_answer_moves_the_mark(client: httpx.AsyncClient) -> None:
-    asker, coach, topic, q, answer = await _answered(client)
+    asker, _coach, topic, q, answer = await _answered(client)
     second = await publish_comment(topic, await make_user("coach"), parent=q)
     assert (await client.post(f"/api/comments/{answer['id']}/accept", headers=asker.headers)).status_code == 200
     other_coach = await make_user("coach")
@@ -244,7 +244,8 @@ async def test_coach_list_order_privacy_claims_and_paging(client: httpx.AsyncCli
     rest = (await client.get("/api/coach/questions", params={"limit": 2, "cursor": first["next_cursor"]},
                              headers=coach.headers)).json()
     assert [i["id"] for i in rest["items"]] == [private["id"]] and rest["next_cursor"] is None
-    assert rest["items"][0]["comment"]["private"] is True and "family secret" in rest["items"][0]["comment"]["body_html"]
+    first = rest["items"][0]["comment"]
+    assert first["private"] is True and "family secret" in first["body_html"]
 
     r = await client.get("/api/coach/questions", params={"status": "answered"}, headers=coach.headers)
     assert [i["id"] for i in r.json()["items"]] == [answered["id"]]

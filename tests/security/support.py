@@ -10,6 +10,7 @@ session app's pool afterwards (tests run one at a time on one loop, so this is s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -60,10 +61,8 @@ async def running(app: Any) -> AsyncIterator[Any]:
         yield app
     finally:
         stop.set()
-        try:
+        with contextlib.suppress(Exception):  # a failing shutdown must not hide the test's result
             await asyncio.wait_for(task, 30)
-        except Exception:  # a failing shutdown must not hide the test's result
-            pass
 
 
 @asynccontextmanager

@@ -29,7 +29,7 @@ async def _setup(client: httpx.AsyncClient) -> tuple[Any, str, int]:
 
 
 async def test_100_concurrent_replies_into_one_thread(client: httpx.AsyncClient) -> None:
-    coach, slug, root = await _setup(client)
+    _coach, slug, root = await _setup(client)
     users = [await make_user("reader") for _ in range(CLIENTS)]
 
     async def reply(i: int) -> httpx.Response:
@@ -68,11 +68,11 @@ async def test_concurrent_replies_to_replies(client: httpx.AsyncClient) -> None:
 
 
 async def test_votes_and_flags_racing_on_one_comment(client: httpx.AsyncClient) -> None:
-    coach, slug, root = await _setup(client)
+    _coach, _slug, root = await _setup(client)
     voters = [await make_user("reader") for _ in range(40)]
     # every voter votes twice at once (idempotent), half withdraw at the same time
     calls = []
-    for i, v in enumerate(voters):
+    for v in voters:
         calls.append(client.post(f"/api/comments/{root}/vote", headers=v.headers))
         calls.append(client.post(f"/api/comments/{root}/vote", headers=v.headers))
     results = await asyncio.wait_for(asyncio.gather(*calls), 120)

@@ -196,7 +196,8 @@ async def _check_pool(settle_s: float = 3.0) -> dict[str, int]:
     pool = db.engine.pool
     assert pool is not None
     deadline = time.monotonic() + settle_s
-    while time.monotonic() < deadline and pool.get_idle_size() != pool.get_size():
+    # asyncpg's pool has no event for "every connection is back": poll it
+    while time.monotonic() < deadline and pool.get_idle_size() != pool.get_size():  # noqa: ASYNC110
         await asyncio.sleep(0.1)
     size, idle = pool.get_size(), pool.get_idle_size()
     assert size <= POOL_MAX, f"pool grew past its maximum: {size} > {POOL_MAX}"
@@ -214,7 +215,8 @@ async def _check_pool(settle_s: float = 3.0) -> dict[str, int]:
                 if h._in_use is not None:
                     print("HELD:", h._con, getattr(h, "_h7_stack", "?"))
             for t in asyncio.all_tasks():
-                print("TASK:", t.get_name(), "".join(traceback.format_stack(t.get_stack()[-1])) if t.get_stack() else "")
+                stack = t.get_stack()
+                print("TASK:", t.get_name(), "".join(traceback.format_stack(stack[-1])) if stack else "")
         raise AssertionError(f"pool leaked slots: only {len(held)} of {POOL_MAX} could be acquired") from None
     finally:
         for conn in held:

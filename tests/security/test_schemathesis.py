@@ -30,8 +30,9 @@ SEED = os.environ.get("FORUM_FUZZ_SEED", "20261126")
 
 pytestmark = [
     pytest.mark.skipif(os.environ.get("FORUM_SKIP_FUZZ") == "1", reason="FORUM_SKIP_FUZZ=1"),
-    pytest.mark.skipif(shutil.which("schemathesis") is None and not (Path(sys.executable).parent / "schemathesis").exists(),
-                       reason="schemathesis not installed (pip install -e '.[test]')"),
+    pytest.mark.skipif(
+        shutil.which("schemathesis") is None and not (Path(sys.executable).parent / "schemathesis").exists(),
+        reason="schemathesis not installed (pip install -e '.[test]')"),
 ]
 
 
@@ -47,9 +48,10 @@ def server(migrated: str) -> Iterator[dict[str, Any]]:
     data_dir = tempfile.mkdtemp(prefix="forum-fuzz-")
     env = {**os.environ, "DATABASE_URL": migrated, "FORUM_RATE_LIMITS": "off", "FORUM_LOG_LEVEL": "WARNING",
            "FORUM_DATA_DIR": data_dir, "FORUM_SECRET_KEY": "fuzz-secret-key"}
-    log = open(Path(data_dir) / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "forum", "serve", "--port", str(port)], env=env, cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT)
+    # the child keeps its own copy of the descriptor: ours can close once it has started
+    with open(Path(data_dir) / "server.log", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "forum", "serve", "--port", str(port)], env=env, cwd=ROOT,
+                                stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -72,7 +74,6 @@ def server(migrated: str) -> Iterator[dict[str, Any]]:
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
-        log.close()
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
@@ -94,7 +95,8 @@ def test_schemathesis_finds_nothing(server: dict[str, Any], who: str) -> None:
     result = _schemathesis(server, *args)
     summary = result.stdout[result.stdout.find("SUMMARY"):] if "SUMMARY" in result.stdout else result.stdout[-3000:]
     print(f"\nschemathesis as {who}:\n{summary}")
-    assert result.returncode == 0, f"schemathesis as {who} found failures:\n{result.stdout[-12000:]}\n{result.stderr[-2000:]}"
+    assert result.returncode == 0, (
+        f"schemathesis as {who} found failures:\n{result.stdout[-12000:]}\n{result.stderr[-2000:]}")
     assert "Traceback" not in server["log"].read_text(), "the server logged a traceback during fuzzing"
 
 

@@ -22,7 +22,7 @@ def test_common_list_is_large_and_lower_case() -> None:
 @pytest.mark.parametrize("password", ["password", "PASSWORD", "Password", "12345678", "iloveyou1",
                                       "qwertyuiop", "football"])
 def test_common_passwords_refused_whatever_the_case(password: str) -> None:
-    with pytest.raises(BadRequest, match="^password: "):
+    with pytest.raises(BadRequest, match=r"^password: "):
         passwords.check_policy(password)
 
 
