@@ -16,6 +16,7 @@ import asyncpg
 
 from forum import events, pagination, ratelimit, sql
 from forum.auth import RANK, Viewer
+from forum.comments.services import ROW_COLUMNS
 from forum.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
 from moderation import audit, policy
 from moderation.items import QUEUES, open_item
@@ -340,6 +341,25 @@ def _check_decision_input(action: str, reason: str | None, body: str | None) -> 
         raise BadRequest("body: edit_approve needs the edited body.")
 
 
+# A decided item: the same SET for the item itself and the sibling items it closes
+# ($2 action, $3 reason, $4 moderator).
+_DECIDED_SET = ("status = 'decided', decision = $2, decision_reason = $3, decided_by = $4,"
+                " decided_at = clock_timestamp(), claimed_by = NULL, claim_expires_at = NULL")
+_DECIDED_RETURNING = ("id, queue, status, target_type, comment, topic, claim_expires_at, decision, decision_reason,"
+                      " decided_at")
+# The item locked first, then its comment (if any), as two separate statements did.
+_ITEM_AND_COMMENT_SQL = f"""
+WITH item AS (
+    SELECT id, queue, status, target_type, comment, topic, claimed_by, claim_expires_at,
+           claim_expires_at > now() AS lease_live
+      FROM moderation_item WHERE id = $1 FOR UPDATE
+), c AS (
+    SELECT {", ".join(ROW_COLUMNS)} FROM comment WHERE id = (SELECT comment FROM item) FOR UPDATE
+)
+SELECT item.*, {", ".join(f"c.{col} AS c_{col}" for col in ROW_COLUMNS)} FROM item LEFT JOIN c ON true
+"""
+
+
 async def decide(viewer: Viewer, item_id: int, action: str, reason: str | None = None, body: str | None = None,
                  suspend_days: int | None = None) -> dict[str, Any]:
     reason = (reason or "").strip() or None
@@ -350,9 +370,8 @@ async def decide(viewer: Viewer, item_id: int, action: str, reason: str | None =
 
 async def _decide(viewer: Viewer, item_id: int, action: str, reason: str | None, body: str | None,
                   suspend_days: int | None) -> dict[str, Any]:
-    item = await sql.fetchrow(
-        "SELECT id, queue, status, target_type, comment, topic, claimed_by, claim_expires_at,"
-        " claim_expires_at > now() AS lease_live FROM moderation_item WHERE id = $1 FOR UPDATE", item_id)
+    # The item and, for a comment's item, the comment: both read and locked (item first) in one statement.
+    item = await sql.fetchrow(_ITEM_AND_COMMENT_SQL, item_id)
     if item is None:
         raise NotFound("No such moderation item.")
     if item["status"] != "open":
@@ -366,12 +385,11 @@ async def _decide(viewer: Viewer, item_id: int, action: str, reason: str | None,
         outcome = await _decide_comment(viewer, item, action, reason, body)
     else:
         outcome = await _decide_topic(viewer, item, action, reason, body)
-    decided = await sql.fetchrow(
-        "UPDATE moderation_item SET status = 'decided', decision = $2, decision_reason = $3, decided_by = $4,"
-        " decided_at = clock_timestamp(), claimed_by = NULL, claim_expires_at = NULL WHERE id = $1"
-        " RETURNING id, queue, status, target_type, comment, topic, claim_expires_at, decision, decision_reason,"
-        " decided_at",
-        item_id, action, reason, viewer.id)
+    decided = outcome.get("decided")  # approve/reject/spam of a comment: written with the sibling items
+    if decided is None:
+        decided = await sql.fetchrow(
+            f"UPDATE moderation_item SET {_DECIDED_SET} WHERE id = $1 RETURNING {_DECIDED_RETURNING}",
+            item_id, action, reason, viewer.id)
     assert decided is not None
     details: dict[str, Any] = {"item_id": item_id, "queue": item["queue"],
                                "status": {"before": outcome["before"], "after": outcome["after"]}}
@@ -407,24 +425,27 @@ async def _close_others(item: asyncpg.Record, queues: Sequence[str], action: str
     return sorted(r["id"] for r in rows)
 
 
-async def _resolve_flags_and_close_others(item: asyncpg.Record, queues: Sequence[str], action: str,
-                                         reason: str | None, viewer: Viewer) -> tuple[int, list[int]]:
-    """`_resolve_flags` and `_close_others` of a comment's item in one statement."""
+async def _settle_comment_items(item: asyncpg.Record, queues: Sequence[str], action: str,
+                                reason: str | None, viewer: Viewer) -> tuple[int, list[int], asyncpg.Record]:
+    """A comment item's bookkeeping in one statement: its flags resolved, the other open items
+    of `queues` closed (`_close_others`), and the item itself decided (returned as `decided`)."""
     row = await sql.fetchrow(
-        """
+        f"""
         WITH resolved AS (
-            UPDATE flag SET resolved_at = clock_timestamp() WHERE comment = $1 AND resolved_at IS NULL RETURNING 1
+            UPDATE flag SET resolved_at = clock_timestamp() WHERE comment = $5 AND resolved_at IS NULL RETURNING 1
         ), closed AS (
-            UPDATE moderation_item SET status = 'decided', decision = $3, decision_reason = $4, decided_by = $5,
-                   decided_at = clock_timestamp(), claimed_by = NULL, claim_expires_at = NULL
-             WHERE comment = $1 AND status = 'open' AND id <> $2 AND queue = ANY($6::varchar[]) RETURNING id
+            UPDATE moderation_item SET {_DECIDED_SET}
+             WHERE comment = $5 AND status = 'open' AND id <> $1 AND queue = ANY($6::varchar[]) RETURNING id
+        ), decided AS (
+            UPDATE moderation_item SET {_DECIDED_SET} WHERE id = $1 RETURNING {_DECIDED_RETURNING}
         )
-        SELECT (SELECT count(*) FROM resolved)::int AS flags_resolved,
+        SELECT d.*, (SELECT count(*) FROM resolved)::int AS flags_resolved,
                ARRAY(SELECT id FROM closed ORDER BY id) AS closed
+          FROM decided d
         """,
-        item["comment"], item["id"], action, reason, viewer.id, list(queues))
+        item["id"], action, reason, viewer.id, item["comment"], list(queues))
     assert row is not None
-    return row["flags_resolved"], list(row["closed"])
+    return row["flags_resolved"], list(row["closed"]), row
 
 
 async def _resolve_flags(comment_id: int) -> int:
@@ -436,13 +457,13 @@ async def _resolve_flags(comment_id: int) -> int:
 async def _decide_comment(viewer: Viewer, item: asyncpg.Record, action: str, reason: str | None,
                           body: str | None) -> dict[str, Any]:
     from forum.comments import visibility
-    from forum.comments.services import ROW
     from forum.notifications.services import notify
 
     comment_id = item["comment"]
-    c = await sql.fetchrow(f"SELECT {ROW} FROM comment WHERE id = $1 FOR UPDATE", comment_id)
-    if c is None:
+    if item["c_id"] is None:
         raise NotFound("The comment of this item no longer exists.")
+    c = {col: item[f"c_{col}"] for col in ROW_COLUMNS}  # locked with the item (_ITEM_AND_COMMENT_SQL)
+    decided: asyncpg.Record | None = None
     before = c["status"]
     after = before
     closed: list[int] = []
@@ -456,14 +477,14 @@ async def _decide_comment(viewer: Viewer, item: asyncpg.Record, action: str, rea
             await visibility.replace_body(comment_id, body, editor_id=viewer.id)
         if before == "pending":
             apply, after = partial(visibility.publish, comment_id, actor_id=viewer.id, locked=c), "published"
-        flags_resolved, closed = await _resolve_flags_and_close_others(
+        flags_resolved, closed, decided = await _settle_comment_items(
             item, ["pending", "reported", *own_queue], action, reason, viewer)
     elif action in ("reject", "spam"):
         if before in ("published", "pending"):
             after = "rejected" if action == "reject" else "spam"
             apply = partial(visibility.reject, comment_id, after, locked=c)
         queues = list(QUEUES) if action == "spam" else ["pending", "reported", *own_queue]
-        flags_resolved, closed = await _resolve_flags_and_close_others(item, queues, action, reason, viewer)
+        flags_resolved, closed, decided = await _settle_comment_items(item, queues, action, reason, viewer)
         await notify(c["author"], "moderation", comment_id=comment_id, topic_id=c["topic"], actor_id=viewer.id,
                      reason=reason)
         if action == "spam" and c["author"] is not None:
@@ -477,7 +498,7 @@ async def _decide_comment(viewer: Viewer, item: asyncpg.Record, action: str, rea
             if before == "pending" and c["first_published_at"] is not None and not held_by_rules:
                 apply, after = partial(visibility.publish, comment_id, actor_id=viewer.id, locked=c), "published"
     return {"before": before, "after": after, "closed": closed, "author": c["author"],
-            "flags_resolved": flags_resolved, "apply": apply}
+            "flags_resolved": flags_resolved, "apply": apply, "decided": decided}
 
 
 async def _mark_author_for_review(author_id: int, except_comment: int) -> None:

@@ -36,6 +36,9 @@ SELECT t.id, t.slug, t.status, t.author, t.version,
   FROM topic t WHERE t.slug = $1
 """
 
+# A conditional read (If-None-Match): what the ETag and the visibility check need, nothing more.
+VERSION_SQL = "SELECT id, status, author, version FROM topic WHERE slug = $1"
+
 Key = tuple[str, str, int, "str | None"]  # (slug, sort, limit, cursor)
 
 

@@ -58,6 +58,16 @@ class ThreadController(Controller):
                                   cursor: Cursor = None, if_none_match: IfNoneMatch = None) -> Response[CommentPage]:
         """The thread: top-level comments paged in the chosen order, each with up to 100
         descendants nested in `replies` (depth first, oldest first) and `more_replies`."""
+        if if_none_match:
+            # A conditional read asks only for the topic's version (one indexed row, no authors):
+            # the answer is right in every process, whatever its cache holds.
+            topic = await sql.fetchrow(cache.VERSION_SQL, slug)
+            if topic is None or not posting.topic_visible(topic, viewer):
+                raise NotFound("No such topic.")
+            etag = thread_etag(topic["id"], topic["version"], viewer)
+            if _etag_matches(if_none_match, etag):
+                return Response(content=b"", status_code=HTTP_304_NOT_MODIFIED,
+                                headers={"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"})
         # Anonymous pages come from this process's cache while the topic's version and the
         # page's authors are unchanged (forum/comments/cache.py); one statement checks both.
         pages = page_cache(request.app) if viewer is None else None
@@ -68,7 +78,7 @@ class ThreadController(Controller):
             raise NotFound("No such topic.")
         etag = thread_etag(topic["id"], topic["version"], viewer)
         headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
-        if _etag_matches(if_none_match, etag):
+        if _etag_matches(if_none_match, etag):  # the version moved between the two statements
             return Response(content=b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
         if pages is not None and pages.fresh(key, entry, topic["id"], topic["version"], topic["authors"]):
             assert entry is not None
