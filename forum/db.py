@@ -190,9 +190,21 @@ class EmbeddedPostgres:
             handles.write_text(json.dumps(alive))
 
     def stop(self) -> None:
+        """Stop PostgreSQL, unless another live process still uses it (`forum users create`
+        while `forum serve` runs: the short command must not take the server's database
+        down with it). pgserver lists the processes holding a handle in the data folder."""
         server, self._server = self._server, None
         if server is None:
             return
+        import psutil
+
+        with contextlib.suppress(Exception):  # bookkeeping only
+            holders = server.global_process_id_list.get_and_remove(os.getpid())
+            others = [p for p in holders if p != os.getpid() and psutil.pid_exists(p)]
+            if others:
+                log.info("embedded PostgreSQL left running for processes %s", others)
+                self._forget(server)
+                return
         # pgserver creates one function per PostgreSQL binary at import time (setattr on the module)
         from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
@@ -205,8 +217,10 @@ class EmbeddedPostgres:
                 info = server.get_postmaster_info()
                 info.process.terminate()
                 info.process.wait(5)
-        with contextlib.suppress(Exception):  # bookkeeping only; the server is stopped either way
-            server.global_process_id_list.get_and_remove(os.getpid())
+        self._forget(server)
+
+    @staticmethod
+    def _forget(server: Any) -> None:
         # pgserver caches one handle per data folder; a stale (stopped) one would make the
         # next start() in this process return it without starting PostgreSQL again.
         with contextlib.suppress(Exception):

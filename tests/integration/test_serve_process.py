@@ -73,3 +73,44 @@ def test_serve_migrates_serves_and_stops_cleanly(stop_signal: signal.Signals) ->
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+def test_cli_command_beside_a_running_server_leaves_its_database_up() -> None:
+    """README: `forum serve`, then `forum users create` in another terminal. The short
+    command shares the embedded PostgreSQL and must not stop it when it ends."""
+    data_dir = ROOT / ".forum-test" / f"serve-{uuid.uuid4().hex[:8]}"
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(FORUM_DATA_DIR=str(data_dir), FORUM_PORT=str(port))
+    proc = subprocess.Popen([sys.executable, "-m", "forum", "serve"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        created = subprocess.run(
+            [sys.executable, "-m", "forum", "users", "create", "--handle", "first_admin", "--role", "admin",
+             "--password", "a-Strong-pass-2026"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert created.returncode == 0, created.stderr[-2000:]
+        r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+        assert r.status_code == 200, r.text
+        login = httpx.post(f"http://127.0.0.1:{port}/api/auth/login", timeout=10,
+                           json={"login": "first_admin", "password": "a-Strong-pass-2026"})
+        assert login.status_code == 200 and login.json()["user"]["role"] == "admin", login.text
+
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+        pg_data = (data_dir / "pgdata").resolve()
+        deadline = time.monotonic() + 10
+        while _postgres_processes(pg_data) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _postgres_processes(pg_data), "PostgreSQL left running after the server stopped"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
