@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -47,7 +47,7 @@ async def _password_hash() -> str | None:
         from argon2 import PasswordHasher
 
         return PasswordHasher().hash(PASSWORD)
-    except Exception:  # noqa: BLE001 - logins are not benchmarked; sessions are seeded
+    except Exception:
         return None
 
 
@@ -67,7 +67,7 @@ class Seeder:
     def __init__(self, conn: asyncpg.Connection):
         self.conn = conn
         self.out = Seeded()
-        self.now = datetime.now(timezone.utc)
+        self.now = datetime.now(UTC)
         self._pw: str | None = None
 
     async def user(self, handle: str, role: str = "reader", session: bool = True) -> int:
@@ -109,7 +109,7 @@ class Seeder:
         base = self.now - timedelta(days=20)
         k = 0
         published = status == "published"
-        for r in range(roots):
+        for _r in range(roots):
             sub_ids = ids[k:k + per_root]
             paths: list[str] = []
             depths: list[int] = []

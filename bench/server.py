@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -44,7 +45,7 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 90.0) -> "Server":
+    def start(self, timeout: float = 90.0) -> Server:
         env = dict(os.environ)
         env.update({
             "DATABASE_URL": self.dsn,
@@ -111,10 +112,8 @@ class Server:
         """The largest resident size among the serving processes, in MB."""
         sizes = []
         for pid in self.worker_pids():
-            try:
+            with contextlib.suppress(psutil.Error):
                 sizes.append(psutil.Process(pid).memory_info().rss / 1e6)
-            except psutil.Error:
-                pass
         return max(sizes) if sizes else 0.0
 
     def stop(self, timeout: float = 20.0) -> list[str]:
@@ -134,7 +133,7 @@ class Server:
                 leftovers.append(f"server pid {self.proc.pid} ignored SIGTERM for {timeout:.0f}s")
                 self.proc.kill()
                 self.proc.wait(5)
-        gone, alive = psutil.wait_procs(family, timeout=5)
+        _gone, alive = psutil.wait_procs(family, timeout=5)
         for p in alive:
             try:
                 leftovers.append(f"pid {p.pid} {' '.join(p.cmdline())[:80]}")

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import html as _html
 import re
+from collections.abc import Iterator
 from html.parser import HTMLParser
-from typing import Any, Iterator
+from typing import Any
 
 import bleach
 from bleach.html5lib_shim import Filter
@@ -30,7 +31,8 @@ _SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
 
 
 def _scheme_allowed(url: str) -> bool:
-    """True for an absolute http/https/mailto URL. bleach's own check lets `javascript:123` through (urlparse reads it as host:port);
+    """True for an absolute http/https/mailto URL. bleach's own check lets `javascript:123`
+    through (urlparse reads it as host:port);
     look at the scheme as a browser would: control characters and spaces ignored."""
     # bleach keeps character references in attribute values as written: decode them first.
     norm = "".join(c for c in _html.unescape(url) if c > " " and c != "\x7f").lower()

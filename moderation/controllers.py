@@ -47,7 +47,8 @@ class FlagController(Controller):
     guards = [requires_active_user]
 
     @post("/{comment_id:int}/flags", operation_id="create_flag", status_code=HTTP_201_CREATED)
-    async def create_flag(self, user: NamedDependency[Viewer], comment_id: FromPath[Id], data: JSONBody[FlagCreate]) -> FlagRead:
+    async def create_flag(self, user: NamedDependency[Viewer], comment_id: FromPath[Id],
+                          data: JSONBody[FlagCreate]) -> FlagRead:
         """Flag a comment you can see (one flag per user per comment; 409 after)."""
         return msgspec.convert(await services.create_flag(user, comment_id, data.reason, data.note), FlagRead)
 
@@ -79,7 +80,8 @@ class ModerationController(Controller):
         return msgspec.convert(await services.release(user, item_id), ItemState)
 
     @post("/items/{item_id:int}/decision", operation_id="decide_item", status_code=HTTP_200_OK)
-    async def decide_item(self, user: NamedDependency[Viewer], item_id: FromPath[Id], data: JSONBody[DecisionCreate]) -> ItemState:
+    async def decide_item(self, user: NamedDependency[Viewer], item_id: FromPath[Id],
+                          data: JSONBody[DecisionCreate]) -> ItemState:
         """approve, reject, spam, dismiss or edit_approve an item (409 when decided or held by another)."""
         state = await services.decide(user, item_id, data.action, data.reason, data.body, data.suspend_days)
         return msgspec.convert(state, ItemState)

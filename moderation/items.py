@@ -3,7 +3,7 @@ second cause for the same queue adds its reason to the open item instead."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from forum import sql
 
@@ -18,7 +18,8 @@ _MERGE = (
 async def open_item(queue: str, *, comment_id: int | None = None, topic_id: int | None = None,
                     reasons: Sequence[str] = ()) -> int:
     """The id of the open item of this target in `queue`, created or given the new reasons."""
-    assert queue in QUEUES, queue
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}")
     if comment_id is not None:
         return int(await sql.fetchval(
             "INSERT INTO moderation_item (queue, target_type, comment, topic, reasons, status, created_at)"
@@ -26,7 +27,8 @@ async def open_item(queue: str, *, comment_id: int | None = None, topic_id: int 
             " ON CONFLICT (comment, queue) WHERE status = 'open' AND comment IS NOT NULL"
             f" DO UPDATE SET {_MERGE} RETURNING id",
             queue, comment_id, list(reasons)))
-    assert topic_id is not None
+    if topic_id is None:
+        raise RuntimeError("unexpected: no topic_id")
     return int(await sql.fetchval(
         "INSERT INTO moderation_item (queue, target_type, comment, topic, reasons, status, created_at)"
         " VALUES ($1, 'topic', NULL, $2, $3::varchar[], 'open', clock_timestamp())"

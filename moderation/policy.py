@@ -89,12 +89,14 @@ async def _load(version: str | None = None) -> tuple[Rules, Matchers]:
     global _cache
     if version is None:
         version = await sql.fetchval("SELECT xmin::text FROM moderation_rules LIMIT 1")
-    assert version is not None, "moderation_rules has no row: run the migrations"
+    if version is None:
+        raise RuntimeError("moderation_rules has no row: run the migrations")
     cached = _cache
     if cached is not None and cached[0] == version:
         return cached[1], cached[2]
     row = await sql.fetchrow(f"SELECT xmin::text AS version, {_RULE_COLUMNS} FROM moderation_rules LIMIT 1")
-    assert row is not None, "moderation_rules has no row: run the migrations"
+    if row is None:
+        raise RuntimeError("moderation_rules has no row: run the migrations")
     rules = Rules(tuple(row["banned_words"] or ()), tuple(row["suspect_words"] or ()),
                   tuple(row["crisis_words"] or ()), row["max_links_untrusted"], row["trusted_after_approved"],
                   row["flag_hide_threshold"], row["edit_window_minutes"], row["premoderate_all"],
@@ -156,7 +158,8 @@ _REPEAT = {
 
 async def author_standing(user_id: int) -> AuthorStanding:
     row = await sql.fetchrow(f"SELECT {_APPROVED} AS approved, {_REJECTED} AS rejected_recent", user_id)
-    assert row is not None
+    if row is None:
+        raise RuntimeError("unexpected: no row")
     return await _standing(user_id, row["approved"], row["rejected_recent"])
 
 
@@ -196,7 +199,8 @@ def facts_columns(*, target: str, author: Viewer | None, guest_name: str | None,
         columns.append(f"EXISTS ({_REPEAT['guest']}) AS policy_repeated")
         args = [guest_name, body]
     if _needs_standing(author):
-        assert author is not None
+        if author is None:
+            raise RuntimeError("unexpected: no author")
         columns += [f"{_APPROVED} AS policy_approved", f"{_REJECTED} AS policy_rejected_recent"]
         if not args:
             args = [author.id]
@@ -204,7 +208,8 @@ def facts_columns(*, target: str, author: Viewer | None, guest_name: str | None,
 
 
 def facts_from(row: Any, author: Viewer | None) -> Facts:
-    assert row is not None and row["policy_version"] is not None, "moderation_rules has no row: run the migrations"
+    if not (row is not None and row["policy_version"] is not None):
+        raise RuntimeError("moderation_rules has no row: run the migrations")
     if _needs_standing(author):
         return Facts(row["policy_version"], bool(row["policy_repeated"]), row["policy_approved"],
                      row["policy_rejected_recent"])

@@ -8,9 +8,10 @@ lock for decisions), so racing moderators in any number of processes decide once
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any
 
 import asyncpg
 
@@ -92,10 +93,7 @@ def _flaggable_by(comment: asyncpg.Record, viewer: Viewer) -> bool:
         return comment["status"] in ("published", "pending")
     if comment["status"] != "published" or comment["topic_status"] != "published":
         return False
-    if comment["private"] and not (viewer.is_coach or comment["audience"] == viewer.id
-                                   or comment["author"] == viewer.id):
-        return False
-    return True
+    return not comment["private"] or viewer.is_coach or viewer.id in (comment["audience"], comment["author"])
 
 
 # ---------------------------------------------------------------- queues
@@ -295,7 +293,7 @@ async def _refusal(item_id: int, viewer: Viewer) -> DomainError:
         return NotFound("No such moderation item.")
     if row["status"] != "open":
         return Conflict("This item has been decided already.")
-    until = row["claim_expires_at"].astimezone(timezone.utc).strftime("%H:%M:%S") if row["claim_expires_at"] else "?"
+    until = row["claim_expires_at"].astimezone(UTC).strftime("%H:%M:%S") if row["claim_expires_at"] else "?"
     return Conflict(f"Another moderator ({row['handle'] or 'someone'}) holds this item until {until} UTC.",
                     claimed_by=row["claimed_by"])
 
@@ -390,7 +388,8 @@ async def _decide(viewer: Viewer, item_id: int, action: str, reason: str | None,
         decided = await sql.fetchrow(
             f"UPDATE moderation_item SET {_DECIDED_SET} WHERE id = $1 RETURNING {_DECIDED_RETURNING}",
             item_id, action, reason, viewer.id)
-    assert decided is not None
+    if decided is None:
+        raise RuntimeError("unexpected: no decided")
     details: dict[str, Any] = {"item_id": item_id, "queue": item["queue"],
                                "status": {"before": outcome["before"], "after": outcome["after"]}}
     if outcome["closed"]:
@@ -444,7 +443,8 @@ async def _settle_comment_items(item: asyncpg.Record, queues: Sequence[str], act
           FROM decided d
         """,
         item["id"], action, reason, viewer.id, item["comment"], list(queues))
-    assert row is not None
+    if row is None:
+        raise RuntimeError("unexpected: no row")
     return row["flags_resolved"], list(row["closed"]), row
 
 
@@ -472,7 +472,8 @@ async def _decide_comment(viewer: Viewer, item: asyncpg.Record, action: str, rea
     apply: Callable[[], Awaitable[None]] | None = None  # the status change, run last by _decide
     if action in ("approve", "edit_approve"):
         if action == "edit_approve":
-            assert body is not None
+            if body is None:
+                raise RuntimeError("unexpected: no body")
             await policy.evaluate_edit(body, viewer)
             await visibility.replace_body(comment_id, body, editor_id=viewer.id)
         if before == "pending":
@@ -533,7 +534,8 @@ async def _decide_topic(viewer: Viewer, item: asyncpg.Record, action: str, reaso
     own_queue = [item["queue"]]
     if action in ("approve", "edit_approve"):
         if action == "edit_approve":
-            assert body is not None
+            if body is None:
+                raise RuntimeError("unexpected: no body")
             await policy.evaluate_edit(body, viewer)
             await sql.execute("UPDATE topic SET body = $2, body_html = $3, updated_at = now() WHERE id = $1",
                               topic_id, body, render_markdown(body))
@@ -585,7 +587,7 @@ async def _target_user(actor: Viewer, user_id: int) -> asyncpg.Record:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(timezone.utc).isoformat() if value is not None else None
+    return value.astimezone(UTC).isoformat() if value is not None else None
 
 
 async def suspend_user(actor: Viewer, user_id: int, days: int | None, reason: str,
@@ -597,7 +599,8 @@ async def suspend_user(actor: Viewer, user_id: int, days: int | None, reason: st
             " suspended_until = CASE WHEN $2::int IS NULL THEN NULL ELSE now() + make_interval(days => $2::int) END"
             " WHERE id = $1 RETURNING id, status, suspended_until",
             user_id, days, reason)
-        assert row is not None
+        if row is None:
+            raise RuntimeError("unexpected: no row")
         details: dict[str, Any] = {
             "days": days, "until": _iso(row["suspended_until"]),
             "before": {"status": target["status"], "until": _iso(target["suspended_until"])},
@@ -616,7 +619,8 @@ async def unsuspend_user(actor: Viewer, user_id: int, reason: str | None) -> dic
         row = await sql.fetchrow(
             "UPDATE forum_user SET status = 'active', suspended_until = NULL, suspension_reason = NULL"
             " WHERE id = $1 RETURNING id, status, suspended_until", user_id)
-        assert row is not None
+        if row is None:
+            raise RuntimeError("unexpected: no row")
         await audit.write(actor.id, "unsuspend", "user", user_id, reason,
                           {"before": {"status": "suspended", "until": _iso(target["suspended_until"])}})
     return {"id": row["id"], "status": row["status"], "suspended_until": None}
@@ -652,7 +656,7 @@ async def user_view(user_id: int) -> dict[str, Any]:
         raise NotFound("No such user.")
     status = row["status"]
     until = row["suspended_until"]
-    if status == "suspended" and until is not None and until <= datetime.now(timezone.utc):
+    if status == "suspended" and until is not None and until <= datetime.now(UTC):
         status = "active"  # ended by itself; the periodic sweep will write it down
     recent = await sql.fetch(
         "SELECT c.id, t.slug AS topic_slug, c.status, c.body_html, c.created_at"
@@ -684,7 +688,8 @@ async def get_rules() -> dict[str, Any]:
         " r.flag_hide_threshold, r.edit_window_minutes, r.premoderate_all, r.crisis_message, r.updated_at,"
         " r.updated_by, u.handle, u.role FROM moderation_rules r LEFT JOIN forum_user u ON u.id = r.updated_by"
         " LIMIT 1")
-    assert row is not None, "moderation_rules has no row: run the migrations"
+    if row is None:
+        raise RuntimeError("moderation_rules has no row: run the migrations")
     out = {k: row[k] for k in (*RULE_LISTS, *RULE_SCALARS)}
     for k in RULE_LISTS:
         out[k] = list(out[k] or [])

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.enums import MediaType
 from litestar.di import NamedDependency
+from litestar.enums import MediaType
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
 
@@ -66,7 +66,7 @@ class ThreadController(Controller):
                 raise NotFound("No such topic.")
             etag = thread_etag(topic["id"], topic["version"], viewer)
             if _etag_matches(if_none_match, etag):
-                return Response(content=b"", status_code=HTTP_304_NOT_MODIFIED,
+                return Response(content=b"", status_code=HTTP_304_NOT_MODIFIED,  # type: ignore[arg-type]
                                 headers={"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"})
         # Anonymous pages come from this process's cache while the topic's version and the
         # page's authors are unchanged (forum/comments/cache.py); one statement checks both.
@@ -79,9 +79,10 @@ class ThreadController(Controller):
         etag = thread_etag(topic["id"], topic["version"], viewer)
         headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
         if _etag_matches(if_none_match, etag):  # the version moved between the two statements
-            return Response(content=b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
+            return Response(content=b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)  # type: ignore[arg-type]
         if pages is not None and pages.fresh(key, entry, topic["id"], topic["version"], topic["authors"]):
-            assert entry is not None
+            if entry is None:
+                raise RuntimeError("unexpected: no entry")
             body = entry.body
         else:
             page = await services.thread_page(topic["id"], topic["slug"], viewer, sort=sort, limit=limit,
@@ -91,7 +92,7 @@ class ThreadController(Controller):
             if pages is not None:
                 ids, authors = cache.authors_of(page["items"])
                 pages.put(key, cache.Entry(topic["id"], topic["version"], ids, authors, body))
-        return Response(content=body, media_type=MediaType.JSON, headers=headers)  # type: ignore[return-value]
+        return Response(content=body, media_type=MediaType.JSON, headers=headers)  # type: ignore[arg-type,return-value]
 
     @post("/{slug:str}/comments", operation_id="create_comment", status_code=HTTP_201_CREATED,
           guards=[requires_active_if_signed_in])

@@ -4,7 +4,7 @@ changes and counts go through `forum.comments.visibility`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from forum import events, pagination, sql
@@ -108,7 +108,8 @@ async def create_comment(slug: str, draft: NewComment, viewer: Viewer | None, cl
         viewer.role if viewer is not None and viewer.role != "reader" else None, body, html,
         "unanswered" if draft.kind == "question" else None, verdict.urgent, verdict.status == "published",
     )
-    assert row is not None
+    if row is None:
+        raise RuntimeError("unexpected: no row")
     await policy.record(verdict, comment_id=comment_id)
     settled = await visibility.settle(row, was_public=False, first_publication=verdict.status == "published")
     # the comment JSON from the row as stored (no re-read): its author is the viewer
@@ -131,7 +132,7 @@ async def edit_comment(comment_id: int, body: str, viewer: Viewer) -> dict[str, 
         if row["author"] != viewer.id:
             raise Forbidden("Only the author or a moderator may edit this comment.")
         rules = await policy.current_rules()
-        age = (datetime.now(timezone.utc) - row["created_at"]).total_seconds()
+        age = (datetime.now(UTC) - row["created_at"]).total_seconds()
         if age >= rules.edit_window_minutes * 60:
             raise Forbidden(f"The edit window ({rules.edit_window_minutes} minutes) has closed.")
     text = clean_body(body)

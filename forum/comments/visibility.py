@@ -61,7 +61,8 @@ async def settle(row: Mapping[str, Any], *, was_public: bool, first_publication:
     if first_publication is None and current["status"] == "published" and current.get("first_published_at") is None:
         stamped = await sql.fetchrow(
             f"UPDATE comment SET first_published_at = clock_timestamp() WHERE id = $1 RETURNING {ROW}", current["id"])
-        assert stamped is not None
+        if stamped is None:
+            raise RuntimeError("unexpected: no stamped")
         current = dict(stamped)
         first_publication = True
     if first_publication:
@@ -91,7 +92,8 @@ async def _set_status(comment_id: int, status: str, allowed_from: tuple[str, ...
         "UPDATE comment SET status = $2,"
         " first_published_at = CASE WHEN $3::boolean THEN clock_timestamp() ELSE first_published_at END"
         f" WHERE id = $1 RETURNING {ROW}", comment_id, status, first_publication)
-    assert updated is not None
+    if updated is None:
+        raise RuntimeError("unexpected: no updated")
     return await settle(updated, was_public=was_public, first_publication=first_publication)
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -175,7 +176,8 @@ async def create_topic(*, kind: str, title: str, body: str, slug: str | None, ur
     if verdict is not None:
         await policy.record(verdict, topic_id=topic_id)
     row = await sql.fetchrow(f"SELECT {COLUMNS} FROM {FROM} WHERE t.id = $1", topic_id)
-    assert row is not None
+    if row is None:
+        raise RuntimeError("unexpected: no row")
     result = to_json(row)
     if verdict is not None and verdict.support:
         result["support"] = verdict.support
@@ -215,5 +217,6 @@ async def update_topic(slug: str, changes: dict[str, Any], viewer: Viewer) -> di
             raise Conflict("url: another topic already has this address") from None
         await events.topic_changed(row["id"], kind=events.CHANGE)
     updated = await sql.fetchrow(f"SELECT {COLUMNS} FROM {FROM} WHERE t.id = $1", row["id"])
-    assert updated is not None
+    if updated is None:
+        raise RuntimeError("unexpected: no updated")
     return to_json(updated)

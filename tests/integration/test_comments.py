@@ -80,13 +80,13 @@ async def test_deep_and_wide_tree_order_and_nesting(client: httpx.AsyncClient, s
     flat = flatten(roots)
     assert [c["id"] for c in flat] == chain + wide + [b]
     assert [c["depth"] for c in flat[:31]] == list(range(31))
-    assert [c["id"] for c in roots[0]["replies"]] == [chain[1]] + wide
+    assert [c["id"] for c in roots[0]["replies"]] == [chain[1], *wide]
     assert roots[0]["reply_count"] == 42
     assert all(c["parent_id"] == a for c in roots[0]["replies"])
 
 
 async def test_sorts_and_bad_sort(client: httpx.AsyncClient, setup: Any) -> None:
-    coach, reader, slug = setup
+    _coach, reader, slug = setup
     ids = [(await post(client, slug, reader, f"root {i}"))["id"] for i in range(4)]
     assert [r["id"] for r in await thread(client, slug, sort="oldest", limit=3)] == ids
     assert [r["id"] for r in await thread(client, slug, sort="newest", limit=3)] == ids[::-1]
@@ -129,7 +129,7 @@ async def test_paging_has_no_gaps_or_duplicates_under_concurrent_inserts(client:
 
 
 async def test_visibility_for_each_role(client: httpx.AsyncClient, setup: Any) -> None:
-    coach, reader, slug = setup
+    coach, _reader, slug = setup
     await sql.execute("UPDATE moderation_rules SET trusted_after_approved = 5")
     newbie, other, mod = await make_user(), await make_user(), await make_user("moderator")
     pending = await post(client, slug, newbie, "held for review")
@@ -375,7 +375,7 @@ async def test_visibility_functions_keep_counts_and_fire_hook_once(client: httpx
 
 
 async def test_erasure_of_a_users_comments(client: httpx.AsyncClient, setup: Any) -> None:
-    coach, victim, slug = setup
+    _coach, victim, slug = setup
     other = await make_user()
     with_reply = await post(client, slug, victim, "secret words one")
     await post(client, slug, other, "answer", parent_id=with_reply["id"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -91,7 +91,7 @@ async def test_claim_is_a_five_minute_lease_and_shows_in_the_queue(client: httpx
     _, item_id = await held_comment(await make_topic(), None)
     r = await claim(client, item_id, m1)
     assert r.status_code == 200 and r.json()["claimed_by"]["id"] == m1.id
-    left = datetime.fromisoformat(r.json()["claim_expires_at"]) - datetime.now(timezone.utc)
+    left = datetime.fromisoformat(r.json()["claim_expires_at"]) - datetime.now(UTC)
     assert timedelta(minutes=4, seconds=50) <= left <= timedelta(minutes=5)
     [item] = (await client.get("/api/moderation/queue", headers=m2.headers)).json()["items"]
     assert item["claimed_by"] == {"id": m1.id, "handle": m1.handle, "role": "moderator"}
@@ -128,7 +128,7 @@ async def test_racing_decisions_decide_exactly_once(client: httpx.AsyncClient) -
     topic = await make_topic()
     c, item_id = await held_comment(topic, await make_user())
     actions = [("approve", {}), ("reject", {"reason": "no"}), ("spam", {"reason": "ads"})] * 2
-    results = await asyncio.gather(*(decide(client, item_id, m, a, **f) for m, (a, f) in zip(mods, actions)))
+    results = await asyncio.gather(*(decide(client, item_id, m, a, **f) for m, (a, f) in zip(mods, actions, strict=False)))
     codes = [r.status_code for r in results]
     assert codes.count(200) == 1 and codes.count(409) == 5, codes
     winner = results[codes.index(200)].json()
@@ -176,8 +176,8 @@ async def test_reject_and_spam_hide_and_notify_with_reason(client: httpx.AsyncCl
 async def test_spam_marks_the_authors_other_items(client: httpx.AsyncClient) -> None:
     mod, author = await make_user("moderator"), await make_user()
     topic = await make_topic()
-    c1, item1 = await held_comment(topic, author)
-    c2, item2 = await held_comment(topic, author)
+    _c1, item1 = await held_comment(topic, author)
+    _c2, item2 = await held_comment(topic, author)
     published = await make_comment(topic, author)
     assert (await decide(client, item1, mod, "spam", reason="ads")).status_code == 200
     assert "author_spam" in await sql.fetchval("SELECT reasons FROM moderation_item WHERE id = $1", item2)
@@ -258,7 +258,7 @@ async def test_decision_can_suspend_the_author(client: httpx.AsyncClient) -> Non
     assert r.status_code == 200
     row = await sql.fetchrow("SELECT status, suspended_until FROM forum_user WHERE id = $1", author.id)
     assert row["status"] == "suspended"
-    assert timedelta(hours=23) < row["suspended_until"] - datetime.now(timezone.utc) <= timedelta(days=1)
+    assert timedelta(hours=23) < row["suspended_until"] - datetime.now(UTC) <= timedelta(days=1)
     assert [e["action"] for e in await audit_entries(actor_id=mod.id)] == ["reject", "suspend"]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -27,7 +27,7 @@ async def test_suspended_user_gets_403_with_end_date_then_unsuspend(client: http
     assert r.status_code == 200 and r.json()["status"] == "suspended"
     r = await client.post(f"/api/comments/{target['id']}/flags", json={"reason": "spam"}, headers=reader.headers)
     assert r.status_code == 403
-    end = (datetime.now(timezone.utc) + timedelta(days=3)).strftime("%Y-%m-%d")
+    end = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d")
     assert end in r.json()["detail"]
     r = await client.post(f"/api/moderation/users/{reader.id}/unsuspend", json={}, headers=mod.headers)
     assert r.status_code == 200 and r.json()["status"] == "active"
@@ -131,7 +131,7 @@ MODERATOR_ROUTES = [
 @pytest.mark.parametrize("role", [None, "reader", "coach"])
 async def test_role_guards_on_every_route(client: httpx.AsyncClient, role: str | None) -> None:
     headers = (await make_user(role)).headers if role else {}
-    for method, path, body in MODERATOR_ROUTES + [("PUT", "/api/moderation/rules", {})]:
+    for method, path, body in [*MODERATOR_ROUTES, ("PUT", "/api/moderation/rules", {})]:
         r = await client.request(method, path, json=body, headers=headers)
         assert r.status_code == (401 if role is None else 403), (role, method, path, r.status_code)
 
