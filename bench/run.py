@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import random
@@ -18,11 +17,12 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import asyncpg
 import httpx
@@ -56,11 +56,11 @@ class Row:
     note: str = ""
 
     @classmethod
-    def unavailable(cls, scenario: str, why: str, target: str = "") -> "Row":
+    def unavailable(cls, scenario: str, why: str, target: str = "") -> Row:
         return cls(scenario, target=target, note=f"not available: {why}")
 
     @classmethod
-    def from_wrk(cls, scenario: str, w: dict[str, Any], **kw: Any) -> "Row":
+    def from_wrk(cls, scenario: str, w: dict[str, Any], **kw: Any) -> Row:
         return cls(scenario, w["rps"], w["p50_ms"], w["p99_ms"], w["errors"], **kw)
 
 
@@ -497,7 +497,7 @@ def scenario_5(ctx: Context, srv: Server) -> None:
     if missing:
         ctx.rows.append(Row.unavailable(name, "missing " + ", ".join(missing), target))
         return
-    since = datetime.now(timezone.utc)
+    since = datetime.now(UTC)
     if "5" in ctx.args.profile:  # samples the first `duration` seconds of the run
         with py_spy(ctx, "5", srv):
             res = asyncio.run(_moderate(ctx, srv))
@@ -712,7 +712,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: see bench/README.md (apt-get install -y wrk)")
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     load0 = os.getloadavg()[0]
     data_dir = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -772,5 +772,5 @@ def _guarded(ctx: Context, name: str, step: Callable[[], None]) -> None:
     """A scenario that breaks is a row saying so, never the end of the run."""
     try:
         step()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         ctx.rows.append(Row(f"{name} (crashed)", passed=False, note=f"{type(exc).__name__}: {str(exc)[:200]}"))

@@ -18,7 +18,7 @@ import asyncpg
 from forum.auth import hash_token
 from forum.comments.tree import child_path
 
-PASSWORD = "bench-password-2026"
+PASSWORD = "bench-password-2026"  # noqa: S105 - throwaway accounts in a benchmark database
 
 WORDS = ("family", "support", "coaching", "recovery", "listen", "boundaries", "together", "hope",
          "conversation", "patience", "trust", "week", "progress", "question", "answer", "daughter",

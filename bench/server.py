@@ -58,11 +58,10 @@ class Server:
         env.update(self.extra_env)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir / f"server-{self.port}.log"
-        log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "forum", "serve", "--port", str(self.port), "--workers", str(self.workers)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(BENCH_DIR.parent))
-        log.close()
+        with open(self.log_path, "wb") as log:  # the server process keeps its own copy of the handle
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "forum", "serve", "--port", str(self.port), "--workers", str(self.workers)],
+                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(BENCH_DIR.parent))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import dataclass
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -65,6 +65,7 @@ class EventListener:
     def __init__(self, dsn: str):
         self.dsn = dsn
         self.handlers: list[Handler] = []
+        self._pending: set[asyncio.Future[None]] = set()  # keeps running handler tasks referenced
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
         self.connected = asyncio.Event()
@@ -87,7 +88,7 @@ class EventListener:
         if conn is not None and not conn.is_closed():
             try:
                 await asyncio.wait_for(conn.close(), 2)
-            except Exception:  # noqa: BLE001
+            except Exception:  # a dead connection cannot close politely
                 conn.terminate()
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
@@ -105,8 +106,10 @@ class EventListener:
             try:
                 result = handler(event)
                 if asyncio.iscoroutine(result):
-                    asyncio.ensure_future(result)
-            except Exception:  # noqa: BLE001 - one handler must not break the others
+                    task = asyncio.ensure_future(result)
+                    self._pending.add(task)
+                    task.add_done_callback(self._pending.discard)
+            except Exception:  # one handler must not break the others
                 log.exception("event handler failed")
 
     async def _run(self) -> None:
@@ -122,11 +125,11 @@ class EventListener:
                     await asyncio.sleep(1.0)
                     try:
                         await asyncio.wait_for(self._conn.execute("SELECT 1"), 5)
-                    except Exception:  # noqa: BLE001 - the connection is gone: reconnect
+                    except Exception:
                         break
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log.warning("event listener disconnected (%s); retrying in %.1fs", exc, delay)
             await self._close()
             # Events may have been missed while disconnected: tell handlers to drop caches.

@@ -43,8 +43,8 @@ TargetTypeFilter = Annotated[str | None, QueryParameter(max_length=32, descripti
 
 class FlagController(Controller):
     path = "/api/comments"
-    tags = ["moderation"]
-    guards = [requires_active_user]
+    tags = ("moderation",)
+    guards = (requires_active_user,)
 
     @post("/{comment_id:int}/flags", operation_id="create_flag", status_code=HTTP_201_CREATED)
     async def create_flag(self, user: NamedDependency[Viewer], comment_id: FromPath[Id],
@@ -55,8 +55,8 @@ class FlagController(Controller):
 
 class ModerationController(Controller):
     path = "/api/moderation"
-    tags = ["moderation"]
-    guards = [requires_moderator]
+    tags = ("moderation",)
+    guards = (requires_moderator,)
 
     @get("/queues", operation_id="get_queue_counts")
     async def get_queue_counts(self) -> QueueCounts:

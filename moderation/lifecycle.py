@@ -31,7 +31,7 @@ async def _sweep_forever() -> None:
                 log.info("%d suspensions ended by date", ended)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - the database may be away; try again later
+        except Exception as exc:
             log.warning("suspension sweep failed: %s", exc)
         await asyncio.sleep(SWEEP_INTERVAL_S)
 

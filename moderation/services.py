@@ -156,6 +156,7 @@ async def item_dicts(rows: Sequence[asyncpg.Record]) -> list[dict[str, Any]]:
     for r in rows:
         comment = comments.get(r["comment_id"]) if r["comment_id"] is not None else None
         topic = topics.get(r["topic_id"]) if r["topic_id"] is not None else None
+        topic_ref: dict[str, Any] | None
         if comment is not None:
             author = comment["author"]
             topic_ref = {"id": comment["topic_id"], "slug": comment["topic_slug"], "title": comment["topic_title"]}

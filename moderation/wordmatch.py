@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 _TOKEN = re.compile(r"\w+")
 
@@ -36,7 +36,7 @@ class WordMatcher:
     phrases: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, entries: Iterable[str]) -> "WordMatcher":
+    def build(cls, entries: Iterable[str]) -> WordMatcher:
         singles: set[str] = set()
         phrases: dict[str, set[tuple[str, ...]]] = {}
         for entry in entries:

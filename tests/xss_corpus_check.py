@@ -15,8 +15,9 @@ import json
 import re
 import sys
 import unicodedata
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import html5lib
 

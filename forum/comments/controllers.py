@@ -50,7 +50,7 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 class ThreadController(Controller):
     path = "/api/topics"
-    tags = ["comments"]
+    tags = ("comments",)
 
     @get("/{slug:str}/comments", operation_id="list_topic_comments", cache=False)
     async def list_topic_comments(self, request: Request[Any, Any, Any], viewer: NamedDependency[Viewer | None],
@@ -121,7 +121,7 @@ class ThreadController(Controller):
 
 class CommentController(Controller):
     path = "/api/comments"
-    tags = ["comments"]
+    tags = ("comments",)
 
     @get("/{comment_id:int}", operation_id="get_comment")
     async def get_comment(self, viewer: NamedDependency[Viewer | None], comment_id: FromPath[Id]) -> CommentRead:

@@ -15,8 +15,9 @@ A thread page is at most three queries whatever the thread's size: the page of r
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from forum import pagination, sql
 from forum.auth import Viewer
@@ -59,8 +60,8 @@ def viewer_args(viewer: Viewer | None) -> tuple[int | None, bool, bool]:
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is not timezone.utc:  # asyncpg gives timestamptz in UTC already
-        value = value.astimezone(timezone.utc)
+    if value.tzinfo is not UTC:  # asyncpg gives timestamptz in UTC already
+        value = value.astimezone(UTC)
     return value.isoformat()
 
 

@@ -22,7 +22,7 @@ from forum.topics.tables import Topic
 class Comment(Table, tablename="comment"):
     id = BigSerial(primary_key=True)
     topic = ForeignKey(Topic, on_delete=OnDelete.cascade)
-    parent = ForeignKey("self", null=True, on_delete=OnDelete.no_action)
+    parent: "ForeignKey[Comment]" = ForeignKey("self", null=True, on_delete=OnDelete.no_action)
     root_id = BigInt(null=True)  # the top-level comment of this subtree (itself for a root)
     # Materialized path, one fixed-order segment per ancestor (COLLATE "C" index):
     # a page of a thread in depth-first order is one index range scan.

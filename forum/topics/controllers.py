@@ -21,7 +21,7 @@ KindFilter = Annotated[str | None, QueryParameter(description="article or discus
 
 class TopicController(Controller):
     path = "/api/topics"
-    tags = ["topics"]
+    tags = ("topics",)
 
     @post("/", operation_id="create_topic", status_code=HTTP_201_CREATED, guards=[requires_active_user])
     async def create_topic(self, user: NamedDependency[Viewer], client_ip: NamedDependency[str],

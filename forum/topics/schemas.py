@@ -24,7 +24,7 @@ class TopicCreate(msgspec.Struct):
 class TopicUpdate(msgspec.Struct):
     title: Short | msgspec.UnsetType = msgspec.UNSET
     body: Text | msgspec.UnsetType = msgspec.UNSET
-    url: Short | None | msgspec.UnsetType = msgspec.UNSET
+    url: Short | msgspec.UnsetType | None = msgspec.UNSET
     comments: Short | msgspec.UnsetType = msgspec.UNSET
 
 

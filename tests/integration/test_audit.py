@@ -35,7 +35,7 @@ async def test_every_decision_writes_exactly_one_entry(client: httpx.AsyncClient
         assert r.status_code == 200, r.text
         [entry] = await audit_entries(target_type="comment", target_id=c["id"])
         assert (entry["actor_id"], entry["action"], entry["reason"]) == (mod.id, action, fields.get("reason"))
-        assert '"item_id": %d' % item_id in entry["details"]
+        assert f'"item_id": {item_id}' in entry["details"]
         assert "example.org" not in entry["details"] and author.handle not in entry["details"]
 
 

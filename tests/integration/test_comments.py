@@ -287,7 +287,8 @@ async def _bulk_thread(topic_id: int, author_id: int, roots: int, per_root: int)
         " body_html, score, reply_count, accepted, urgent, created_at)"
         " SELECT r.id, $1, r.parent, r.root, r.path, r.depth, 'comment', false, 'published', $2, 'b', '<p>b</p>',"
         " 0, 0, false, false, clock_timestamp()"
-        " FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::int[]) AS r(id, parent, root, path, depth)",
+        " FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::int[])"
+        " AS r(id, parent, root, path, depth)",
         topic_id, author_id, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
         [r[3] for r in rows], [r[4] for r in rows])
 

@@ -128,7 +128,8 @@ async def test_racing_decisions_decide_exactly_once(client: httpx.AsyncClient) -
     topic = await make_topic()
     c, item_id = await held_comment(topic, await make_user())
     actions = [("approve", {}), ("reject", {"reason": "no"}), ("spam", {"reason": "ads"})] * 2
-    results = await asyncio.gather(*(decide(client, item_id, m, a, **f) for m, (a, f) in zip(mods, actions, strict=False)))
+    results = await asyncio.gather(
+        *(decide(client, item_id, m, a, **f) for m, (a, f) in zip(mods, actions, strict=True)))
     codes = [r.status_code for r in results]
     assert codes.count(200) == 1 and codes.count(409) == 5, codes
     winner = results[codes.index(200)].json()

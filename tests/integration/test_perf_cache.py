@@ -5,7 +5,8 @@ a write through one is seen through the other at once, whatever the NOTIFY timin
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import msgspec

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import httpx
+
 from moderation import policy
 from moderation.controllers import RULES_MAX_BODY_BYTES
 from moderation.wordmatch import WordMatcher, tokens
