@@ -18,10 +18,15 @@ def clean_body(body: str, field: str = "body") -> str:
     return text
 
 
-def clean_guest_name(name: str) -> str:
-    text = " ".join(name.replace("\x00", "").split())
+def clean_line(value: str, field: str, max_len: int) -> str:
+    """A single-line text field (guest name, title): NULs dropped, whitespace folded, 1..max_len."""
+    text = " ".join(value.replace("\x00", "").split())
     if not text:
-        raise BadRequest("guest_name: must not be empty")
-    if len(text) > GUEST_NAME_MAX:
-        raise BadRequest(f"guest_name: at most {GUEST_NAME_MAX} characters")
+        raise BadRequest(f"{field}: must not be empty")
+    if len(text) > max_len:
+        raise BadRequest(f"{field}: at most {max_len} characters")
     return text
+
+
+def clean_guest_name(name: str) -> str:
+    return clean_line(name, "guest_name", GUEST_NAME_MAX)

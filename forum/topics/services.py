@@ -14,6 +14,7 @@ import asyncpg
 
 from forum import events, pagination, sql
 from forum.auth import Viewer
+from forum.comments.validation import clean_line
 from forum.errors import BadRequest, Conflict, Forbidden, NotFound
 from forum.markup import render_markdown
 from moderation import policy
@@ -53,12 +54,7 @@ def slugify(title: str) -> str:
 
 
 def clean_title(title: str) -> str:
-    text = " ".join(title.replace("\x00", "").split())
-    if not text:
-        raise BadRequest("title: must not be empty")
-    if len(text) > TITLE_MAX:
-        raise BadRequest(f"title: at most {TITLE_MAX} characters")
-    return text
+    return clean_line(title, "title", TITLE_MAX)
 
 
 def clean_topic_body(body: str, *, required: bool) -> str:

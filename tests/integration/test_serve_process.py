@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -23,6 +24,19 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _wait_healthy(proc: subprocess.Popen[Any], port: int, seconds: float = 90) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+            if r.status_code == 200 and r.json() == {"status": "ok", "database": "ok"}:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    return False
 
 
 def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
@@ -46,17 +60,7 @@ def test_serve_migrates_serves_and_stops_cleanly(stop_signal: signal.Signals) ->
     proc = subprocess.Popen([sys.executable, "-m", "forum", "serve"], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 90
-        healthy = False
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                if r.status_code == 200 and r.json() == {"status": "ok", "database": "ok"}:
-                    healthy = True
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
+        healthy = _wait_healthy(proc, port)
         assert healthy, f"server did not become healthy: {proc.poll()=}"
         pg_data = (data_dir / "pgdata").resolve()
         assert _postgres_processes(pg_data), "embedded PostgreSQL is not running"
@@ -85,14 +89,7 @@ def test_cli_command_beside_a_running_server_leaves_its_database_up() -> None:
     proc = subprocess.Popen([sys.executable, "-m", "forum", "serve"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
+        assert _wait_healthy(proc, port), "server did not become healthy"
         created = subprocess.run(
             [sys.executable, "-m", "forum", "users", "create", "--handle", "first_admin", "--role", "admin",
              "--password", "a-Strong-pass-2026"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -127,3 +127,32 @@ async def asgi_request(app: Any, method: str, path: str, query: bytes = b"",
 
     await app(scope, receive, send)
     return out["status"], out["headers"], out["body"]
+
+
+async def stream_start(app: Any, path: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """The `http.response.start` message of a streaming response (SSE), then disconnect."""
+    start: dict[str, Any] = {}
+    got = asyncio.Event()
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"testserver"),
+                         *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items())],
+             "client": ("127.0.0.1", 40000), "server": ("testserver", 80)}
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+            got.set()
+
+    task = asyncio.create_task(app(scope, receive, send))
+    try:
+        await asyncio.wait_for(got.wait(), 5)
+    finally:
+        task.cancel()
+        with contextlib.suppress(BaseException):  # cancelled, or failed: the start message is what counts
+            await task
+    return start

@@ -13,8 +13,6 @@ logout, deleting a comment), so one persona's success never hides another's outc
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ import pytest
 from forum import sql
 from forum.accounts.passwords import hash_password_sync
 from tests.helpers import Account, make_user
-from tests.security.support import strip_types
+from tests.security.support import stream_start, strip_types
 
 ANON, GUEST, OWNER, OTHER, SUSP, COACH, MOD, ADMIN = (
     "anon", "guest", "owner", "other", "susp", "coach", "mod", "admin")
@@ -152,30 +150,7 @@ async def build_world(c: httpx.AsyncClient) -> World:
 
 async def stream_status(app: Any, path: str, headers: dict[str, str]) -> int:
     """The status of a streaming response (its first message), then disconnect."""
-    got: dict[str, Any] = {}
-    event = asyncio.Event()
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": [(b"host", b"testserver"), *((k.lower().encode(), v.encode()) for k, v in headers.items())],
-             "client": ("127.0.0.1", 40000), "server": ("testserver", 80)}
-
-    async def receive() -> dict[str, Any]:
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            got["status"] = message["status"]
-            event.set()
-
-    task = asyncio.create_task(app(scope, receive, send))
-    try:
-        await asyncio.wait_for(event.wait(), 5)
-    finally:
-        task.cancel()
-        with contextlib.suppress(BaseException):  # cancelled, or failed: the status is what counts
-            await task
-    return int(got["status"])
+    return int((await stream_start(app, path, headers))["status"])
 
 
 def request_for(method: str, path: str, w: World, persona: str, login_handle: str,

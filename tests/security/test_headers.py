@@ -6,8 +6,6 @@ and no server version banner. The live server (uvicorn) is checked in test_schem
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 from typing import Any
 
@@ -15,7 +13,7 @@ import httpx
 
 from forum import ratelimit
 from tests.security.conftest import World
-from tests.security.support import asgi_request
+from tests.security.support import asgi_request, stream_start
 
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
 
@@ -94,30 +92,7 @@ async def test_headers_on_a_sample_of_routes_and_statuses(world: World, app: Any
 
 async def test_headers_on_a_stream_and_on_a_request_timeout(world: World, app: Any) -> None:
     """The SSE stream's first message, and the 503 the outer layer writes itself."""
-    start: dict[str, Any] = {}
-    got = asyncio.Event()
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-             "scheme": "http", "path": f"/api/topics/{world.slug}/events",
-             "raw_path": f"/api/topics/{world.slug}/events".encode(), "query_string": b"", "root_path": "",
-             "headers": [(b"host", b"testserver"), (b"accept", b"text/event-stream")],
-             "client": ("127.0.0.1", 40000), "server": ("testserver", 80)}
-
-    async def receive() -> dict[str, Any]:
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            start.update(message)
-            got.set()
-
-    task = asyncio.create_task(app(scope, receive, send))
-    try:
-        await asyncio.wait_for(got.wait(), 5)
-    finally:
-        task.cancel()
-        with contextlib.suppress(BaseException):  # cancelled, or failed: the headers are what counts
-            await task
+    start = await stream_start(app, f"/api/topics/{world.slug}/events", {"accept": "text/event-stream"})
     headers = {k.decode(): v.decode() for k, v in start["headers"]}
     failures = check(start["status"], headers, "GET events")
     assert not failures, failures
