@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import time
 from typing import Any
 
 import asyncpg
@@ -21,6 +22,13 @@ class Health(msgspec.Struct):
     database: str
 
 
+# When the pool is busy, one probe on a connection of our own answers for everyone for a
+# second: a flood of /health must not turn into a flood of PostgreSQL connections.
+_PROBE_TTL_S = 1.0
+_probe_lock = asyncio.Lock()
+_probe: dict[str, float | bool] = {"at": -_PROBE_TTL_S, "ok": False}
+
+
 async def _ask_database() -> None:
     pool = engine.pool
     if pool is None:
@@ -30,11 +38,20 @@ async def _ask_database() -> None:
         return
     # Every pooled connection is busy: that is load, not an outage. Ask the database on a
     # short-lived connection of our own instead of queueing behind the requests.
-    conn = await asyncpg.connect(engine.config["dsn"], timeout=2)
-    try:
-        await conn.fetchval("SELECT 1")
-    finally:
-        await conn.close()
+    async with _probe_lock:
+        if time.monotonic() - float(_probe["at"]) >= _PROBE_TTL_S:
+            _probe["ok"] = False
+            try:
+                conn = await asyncpg.connect(engine.config["dsn"], timeout=2)
+                try:
+                    await conn.fetchval("SELECT 1")
+                    _probe["ok"] = True
+                finally:
+                    await conn.close()
+            finally:
+                _probe["at"] = time.monotonic()
+        if not _probe["ok"]:
+            raise ConnectionError("the database did not answer")
 
 
 class HealthController(Controller):

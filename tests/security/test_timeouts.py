@@ -8,6 +8,7 @@ test-only routes that sleep in PostgreSQL or in Python.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 import uuid
 from typing import Any
@@ -160,4 +161,31 @@ async def test_request_timeout_inside_a_transaction_frees_the_slot(slow_app: Any
             _assert_503(r)
         ok = await c.get("/health")
     assert ok.status_code == 200, ok.text
+    await _pool_fully_usable()
+
+
+async def test_health_flood_with_a_busy_pool_opens_one_probe_connection(slow_app: Any) -> None:
+    """Many /health requests while the pool is exhausted share one probe connection."""
+    opened: list[int] = []
+    real_connect = asyncpg.connect
+
+    async def counting_connect(*args: Any, **kwargs: Any) -> Any:
+        opened.append(1)
+        return await real_connect(*args, **kwargs)
+
+    async with client_for(slow_app) as c:
+        holders = [asyncio.create_task(c.get("/_test/hold/1.4")) for _ in range(POOL_MAX * 2)]
+        await asyncio.sleep(0.2)
+        assert db.engine.pool is not None and db.engine.pool.get_idle_size() == 0
+        health_module = importlib.import_module("forum.health")
+        health_module._probe["at"] = -10.0  # no earlier probe result
+        original = health_module.asyncpg.connect
+        health_module.asyncpg.connect = counting_connect
+        try:
+            results = await asyncio.gather(*(c.get("/health") for _ in range(30)))
+        finally:
+            health_module.asyncpg.connect = original
+        await asyncio.gather(*holders)
+    assert all(r.status_code == 200 for r in results), [r.status_code for r in results]
+    assert len(opened) == 1, f"{len(opened)} probe connections for 30 health checks"
     await _pool_fully_usable()
