@@ -51,6 +51,13 @@ def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
     return found
 
 
+def _assert_postgres_gone(pg_data: Path, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while _postgres_processes(pg_data) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _postgres_processes(pg_data), "PostgreSQL left running after the server stopped"
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_serve_migrates_serves_and_stops_cleanly(stop_signal: signal.Signals) -> None:
     data_dir = ROOT / ".forum-test" / f"serve-{uuid.uuid4().hex[:8]}"
@@ -69,10 +76,7 @@ def test_serve_migrates_serves_and_stops_cleanly(stop_signal: signal.Signals) ->
         out, _ = proc.communicate(timeout=60)
         assert proc.returncode is not None
         assert "migrations up to date" in out, out[-2000:]
-        deadline = time.monotonic() + 10
-        while _postgres_processes(pg_data) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not _postgres_processes(pg_data), "PostgreSQL left running after the server stopped"
+        _assert_postgres_gone(pg_data)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -103,10 +107,7 @@ def test_cli_command_beside_a_running_server_leaves_its_database_up() -> None:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
         pg_data = (data_dir / "pgdata").resolve()
-        deadline = time.monotonic() + 10
-        while _postgres_processes(pg_data) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not _postgres_processes(pg_data), "PostgreSQL left running after the server stopped"
+        _assert_postgres_gone(pg_data)
     finally:
         if proc.poll() is None:
             proc.kill()
