@@ -154,7 +154,7 @@ def wrk(ctx: Context, url: str, *, profile: tuple[str, Server] | None = None, **
 def py_spy(ctx: Context, name: str, srv: Server) -> Iterator[None]:
     """Sample the serving process with py-spy while the load runs: a flame graph (SVG) and a
     text summary (own time and total time per function) in the data folder."""
-    exe = shutil.which("py-spy")
+    exe = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     pids = srv.worker_pids()
     if exe is None or not pids:
         ctx.notes.append(f"profile {name}: py-spy not installed or no worker found")
@@ -262,7 +262,8 @@ def scenario_2(ctx: Context, srv: Server) -> None:
         ctx.rows.append(Row(name, target=target, passed=False,
                             note=f"If-None-Match answered {r2.status_code}, not 304"))
         return
-    w = wrk(ctx, thread_url(srv, "bench-hot"), connections=CONNECTIONS, env={"BENCH_IF_NONE_MATCH": etag})
+    w = wrk(ctx, thread_url(srv, "bench-hot"), connections=CONNECTIONS, env={"BENCH_IF_NONE_MATCH": etag},
+            profile=("2", srv))
     ratio = w["rps"] / ctx.s1_rps if ctx.s1_rps else None
     ctx.rows.append(Row.from_wrk(name, w, ratio=f"{ratio:.2f}x s1" if ratio else "", target=target,
                                  passed=(ratio >= 3 and w["errors"] == 0) if ratio else None,

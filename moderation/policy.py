@@ -146,12 +146,16 @@ _DECIDED = f"""SELECT count(*) FROM comment WHERE author = $1
                  AND (status IN ('rejected', 'spam') OR first_published_at IS NOT NULL)
                  AND created_at > now() - interval '{REJECTION_WINDOW_DAYS} days'"""
 # A repeat of the same text within REPEAT_WINDOW_MINUTES, per kind of draft ($1 author or guest name, $2 body).
+# Comments are found by the MD5 of their text (comment_body_md5_idx), not by author: an
+# author's whole history is not read on every post.
 _REPEAT = {
     "topic": "SELECT 1 FROM topic WHERE author = $1 AND body = $2 AND title = $3"
              f" AND created_at > now() - interval '{REPEAT_WINDOW_MINUTES} minutes' LIMIT 1",
-    "author": "SELECT 1 FROM comment WHERE author = $1 AND body = $2 AND status <> 'deleted'"
+    "author": "SELECT 1 FROM comment WHERE md5(body)::uuid = md5($2)::uuid AND author = $1 AND body = $2"
+              " AND status <> 'deleted'"
               f" AND created_at > now() - interval '{REPEAT_WINDOW_MINUTES} minutes' LIMIT 1",
-    "guest": "SELECT 1 FROM comment WHERE author IS NULL AND guest_name = $1 AND body = $2"
+    "guest": "SELECT 1 FROM comment WHERE md5(body)::uuid = md5($2)::uuid AND author IS NULL"
+             " AND guest_name = $1 AND body = $2"
              f" AND status <> 'deleted' AND created_at > now() - interval '{REPEAT_WINDOW_MINUTES} minutes' LIMIT 1",
 }
 

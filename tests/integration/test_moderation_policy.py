@@ -180,6 +180,28 @@ async def test_repeat_post_within_ten_minutes_is_409(client: httpx.AsyncClient) 
     assert (await evaluate(draft(other, "the very same words"))).status == "published"
 
 
+async def test_repeat_check_matches_text_author_window_and_status(client: httpx.AsyncClient) -> None:
+    """The check finds comments by their text's MD5 (comment_body_md5_idx), then by author:
+    a guest name, a deleted comment, an old one and a prefix of the text are no repeats."""
+    t = await trusted()
+    topic = await make_topic()
+    text = f"words said twice {unique()}"
+    await make_comment(topic, None, text, guest_name="Guest")  # draft() posts guests as "Guest"
+    with pytest.raises(Conflict):
+        await evaluate(draft(None, text))
+    assert (await evaluate(draft(t, text))).status == "published"  # the guest's text, not the author's
+    gone = await make_comment(topic, t, f"deleted then said again {unique()}", status="deleted")
+    assert (await evaluate(draft(t, gone["body"]))).status == "published"
+    old = await make_comment(topic, t, f"said yesterday {unique()}", created_ago_days=1)
+    assert (await evaluate(draft(t, old["body"]))).status == "published"
+    assert (await evaluate(draft(t, old["body"][:-1]))).status == "published"
+    async with sql.transaction():
+        await sql.execute("SET LOCAL enable_seqscan = off")  # a test table is small enough to scan
+        for query, who in ((policy._REPEAT["author"], t.id), (policy._REPEAT["guest"], "Guest")):
+            plan = "\n".join(r[0] for r in await sql.fetch(f"EXPLAIN (COSTS OFF) {query}", who, text))
+            assert "comment_body_md5_idx" in plan, plan
+
+
 async def test_posting_spacing_per_user_with_retry_after(client: httpx.AsyncClient, rate_limits_on: None) -> None:
     t = await trusted()
     await evaluate(draft(t, f"first {unique()}", ip="10.1.0.1"))
