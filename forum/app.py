@@ -95,9 +95,15 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> L
         ),
         debug=False,
     )
+    from forum.coalesce import SharedReads
+    from forum.comments.conditional import ConditionalThreadRead
+
+    # the thread route's version reads (forum/coalesce.py), shared with its 304 shortcut
+    reads = app.state.shared_reads = SharedReads(timeout_s=settings.request_timeout_s)
     app.configure_outer(trusted_proxies=settings.trusted_proxies,
                         request_timeout_s=settings.request_timeout_s,
-                        metrics_enabled=settings.metrics_enabled)
+                        metrics_enabled=settings.metrics_enabled,
+                        shortcuts=(ConditionalThreadRead(reads),))
     app.state.settings = settings
     app.state.listener = listener
     return app

@@ -1,23 +1,32 @@
 """The outermost request layer: request ids, client address, security headers, request
 timeout, access log and metrics. It wraps every request, also those no route matches
-(Litestar's app-level middleware only wraps routed handlers)."""
+(Litestar's app-level middleware only wraps routed handlers).
+
+Shortcuts (`Shortcut`) may answer a request before Litestar routes it, for the few hot
+answers whose cost would otherwise be mostly the framework's (a 304 of a thread read:
+forum/comments/conditional.py). Their answers go through this layer like any other (same
+headers, metrics under the route's name). A cross-origin request on an app with CORS
+settings is never taken by a shortcut: its CORS headers are Litestar's to give."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import itertools
 import json
 import logging
+import os
 import re
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from litestar import Litestar
 from litestar.enums import ScopeType
-from litestar.types import Message, Receive, Scope, Send
+from litestar.types import HTTPScope, Message, Receive, Scope, Send
 
 from forum import metrics
 
@@ -36,6 +45,25 @@ _HTML_HEADERS = [
 _REQUEST_ID_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
 
 
+class _RequestIds:
+    """Request ids unique across processes: a random part per process (new in a forked
+    child) and a counter; as unique as a uuid4 per request, without a urandom call each."""
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._prefix = uuid.uuid4().hex[:20]
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter):012x}"
+
+
+_request_ids = _RequestIds()
+
+
 def _incoming_request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
@@ -43,7 +71,21 @@ def _incoming_request_id(scope: Scope) -> str:
             if text and all(c in _REQUEST_ID_OK for c in text):
                 return text
             break
-    return uuid.uuid4().hex
+    return _request_ids.next()
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A bodiless answer given before routing."""
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    route: str  # the route template it answers for (the metrics label)
+
+
+class Shortcut(Protocol):
+    async def answer(self, scope: HTTPScope) -> Answer | None:
+        """The answer the route's handler would give, or None to let the handler answer.
+        Runs outside the request timeout: it bounds its own waiting."""
 
 
 class ForumApp(Litestar):
@@ -55,12 +97,14 @@ class ForumApp(Litestar):
     _big_bodies: Sequence[tuple[re.Pattern[str], int]] = ()
     request_timeout_s: float = 15.0
     metrics_enabled: bool = True
+    shortcuts: tuple[Shortcut, ...] = ()
 
     def configure_outer(self, *, trusted_proxies: tuple[str, ...], request_timeout_s: float,
-                        metrics_enabled: bool) -> None:
+                        metrics_enabled: bool, shortcuts: tuple[Shortcut, ...] = ()) -> None:
         self.trusted_proxies = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
         self.request_timeout_s = request_timeout_s
         self.metrics_enabled = metrics_enabled
+        self.shortcuts = shortcuts
         self._document_errors()
         self._allow = {route.path_format: ", ".join(sorted(route.methods)).encode()
                        for route in self.routes if hasattr(route, "methods")}
@@ -157,6 +201,8 @@ class ForumApp(Litestar):
                     "status_code": too_large, "detail": "The request body is too large." if too_large == 413
                     else "The Content-Length header is not a valid number.",
                 })
+            elif await self._shortcut(scope, send_wrapper):  # (each bounds its own waiting)
+                pass
             elif streaming or self.request_timeout_s <= 0:
                 await super().__call__(scope, receive, send_wrapper)
             else:
@@ -180,6 +226,21 @@ class ForumApp(Litestar):
                     "event": "request", "request_id": request_id, "method": scope["method"],
                     "route": route, "status": status, "ms": round(elapsed * 1000, 2),
                 }))
+
+
+    async def _shortcut(self, scope: HTTPScope, send: Send) -> bool:
+        """Whether a shortcut answered the request (sent through `send`)."""
+        if not self.shortcuts or (self.cors_config is not None and any(k == b"origin" for k, _ in scope["headers"])):
+            return False
+        for shortcut in self.shortcuts:
+            answer = await shortcut.answer(scope)
+            if answer is None:
+                continue
+            scope["path_template"] = answer.route
+            await send({"type": "http.response.start", "status": answer.status, "headers": list(answer.headers)})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return True
+        return False
 
 
 def _declared_too_large(scope: Scope, limit: int | None,

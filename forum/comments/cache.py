@@ -11,8 +11,11 @@ same request from the database:
 - the handles and roles of the page's authors are unchanged (a rename or a role change
   does not bump topic versions, but shows in the page).
 
-Both come from one statement per request (`TOPIC_SQL`), so a write through any process
-is seen by every process at once, without depending on when a NOTIFY arrives. The
+Both come from one statement (`TOPIC_SQL`) that began after the request arrived (shared
+by the requests for the same page waiting at that moment: forum/coalesce.py), so a write
+through any process is seen by every process at once, without depending on when a NOTIFY
+arrives. Conditional reads (`If-None-Match`) need only `VERSION_SQL`, read the same way;
+the plain anonymous ones are answered before routing (forum/comments/conditional.py). The
 listener's events only free memory early (`drop_topic`) and a "reset" (events may have
 been missed) clears everything; neither is needed for correctness.
 
@@ -24,6 +27,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from forum.auth import Viewer
 
 # Page bytes held per process at most (a 200-comment page is about 110 KB).
 MAX_BYTES = 48 * 1024 * 1024
@@ -40,6 +47,25 @@ SELECT t.id, t.slug, t.status, t.author, t.version,
 VERSION_SQL = "SELECT id, status, author, version FROM topic WHERE slug = $1"
 
 Key = tuple[str, str, int, "str | None"]  # (slug, sort, limit, cursor)
+
+
+def thread_etag(topic_id: int, version: int, viewer: Viewer | None) -> str:
+    """Changes with every visible change of the topic and differs per kind of viewer."""
+    who = "anon" if viewer is None else f"u{viewer.id}{viewer.role[0]}"
+    return f'W/"t{topic_id}v{version}{who}"'
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """Whether an If-None-Match header names `etag` (weak comparison, as RFC 9110 asks)."""
+    if not header:
+        return False
+    tags = {t.strip() for t in header.split(",")}
+    return "*" in tags or etag in tags or etag.removeprefix("W/") in tags
+
+
+def thread_headers(etag: str) -> dict[str, str]:
+    """The caching headers of every thread answer, 200 and 304 alike."""
+    return {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from forum import sql
 from forum.auth import Viewer, requires_active_if_signed_in, requires_active_user
 from forum.comments import cache, idempotency, posting, services
-from forum.comments.lifecycle import page_cache
+from forum.comments.lifecycle import page_cache, shared_reads
 from forum.comments.schemas import (
     CommentCreate,
     CommentEdit,
@@ -35,19 +35,6 @@ def _read(item: dict[str, Any]) -> CommentRead:
     return msgspec.convert({"replies": [], **item}, CommentRead)
 
 
-def thread_etag(topic_id: int, version: int, viewer: Viewer | None) -> str:
-    """Changes with every visible change of the topic and differs per kind of viewer."""
-    who = "anon" if viewer is None else f"u{viewer.id}{viewer.role[0]}"
-    return f'W/"t{topic_id}v{version}{who}"'
-
-
-def _etag_matches(header: str | None, etag: str) -> bool:
-    if not header:
-        return False
-    tags = {t.strip() for t in header.split(",")}
-    return "*" in tags or etag in tags or etag.removeprefix("W/") in tags
-
-
 class ThreadController(Controller):
     path = "/api/topics"
     tags = ("comments",)
@@ -58,27 +45,31 @@ class ThreadController(Controller):
                                   cursor: Cursor = None, if_none_match: IfNoneMatch = None) -> Response[CommentPage]:
         """The thread: top-level comments paged in the chosen order, each with up to 100
         descendants nested in `replies` (depth first, oldest first) and `more_replies`."""
+        services.page_position(sort, cursor)  # a bad sort or cursor is a 400, conditional or not (RFC 9110 13.2.1)
+        # Both statements below are shared by the requests for the same thread waiting at the
+        # same moment, each answer read after its request arrived (forum/coalesce.py).
+        reads = shared_reads(request.app)
         if if_none_match:
             # A conditional read asks only for the topic's version (one indexed row, no authors):
             # the answer is right in every process, whatever its cache holds.
-            topic = await sql.fetchrow(cache.VERSION_SQL, slug)
+            topic = await reads.fetchrow(cache.VERSION_SQL, slug)
             if topic is None or not posting.topic_visible(topic, viewer):
                 raise NotFound("No such topic.")
-            etag = thread_etag(topic["id"], topic["version"], viewer)
-            if _etag_matches(if_none_match, etag):
+            etag = cache.thread_etag(topic["id"], topic["version"], viewer)
+            if cache.etag_matches(if_none_match, etag):
                 return Response(content=b"", status_code=HTTP_304_NOT_MODIFIED,  # type: ignore[arg-type]
-                                headers={"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"})
+                                headers=cache.thread_headers(etag))
         # Anonymous pages come from this process's cache while the topic's version and the
         # page's authors are unchanged (forum/comments/cache.py); one statement checks both.
         pages = page_cache(request.app) if viewer is None else None
         key: cache.Key = (slug, sort, limit, cursor)
         entry = pages.candidate(key) if pages is not None else None
-        topic = await sql.fetchrow(cache.TOPIC_SQL, slug, entry.author_ids if entry is not None else [])
+        topic = await reads.fetchrow(cache.TOPIC_SQL, slug, entry.author_ids if entry is not None else [])
         if topic is None or not posting.topic_visible(topic, viewer):
             raise NotFound("No such topic.")
-        etag = thread_etag(topic["id"], topic["version"], viewer)
-        headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
-        if _etag_matches(if_none_match, etag):  # the version moved between the two statements
+        etag = cache.thread_etag(topic["id"], topic["version"], viewer)
+        headers = cache.thread_headers(etag)
+        if cache.etag_matches(if_none_match, etag):  # the version moved between the two statements
             return Response(content=b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)  # type: ignore[arg-type]
         if pages is not None and pages.fresh(key, entry, topic["id"], topic["version"], topic["authors"]):
             if entry is None:

@@ -1,9 +1,11 @@
-"""Start-up of the comments domain: this process's thread-page cache and its invalidation."""
+"""Start-up of the comments domain: this process's thread-page cache and its invalidation,
+and the shared version reads of thread requests (forum/coalesce.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from forum.coalesce import SharedReads
 from forum.comments.cache import PageCache
 from forum.events import EventListener, TopicEvent
 
@@ -11,6 +13,14 @@ from forum.events import EventListener, TopicEvent
 def page_cache(app: Any) -> PageCache | None:
     """The app's thread-page cache (None before start-up: pages are then always built)."""
     return getattr(app.state, "thread_pages", None)
+
+
+def shared_reads(app: Any) -> SharedReads:
+    """The app's shared reads (create_app makes them; an app built otherwise gets its own)."""
+    reads: SharedReads | None = getattr(app.state, "shared_reads", None)
+    if reads is None:
+        reads = app.state.shared_reads = SharedReads()
+    return reads
 
 
 async def on_startup(app: Any, settings: Any, listener: EventListener) -> None:

@@ -156,11 +156,16 @@ def _root_order(sort: str) -> tuple[str, str]:
             "(c.score < $7::int OR (c.score = $7::int AND (c.created_at, c.id) > ($5::timestamptz, $6::bigint)))")
 
 
-async def thread_page(topic_id: int, topic_slug: str, viewer: Viewer | None, *, sort: str, limit: int,
-                      cursor: str | None) -> dict[str, Any]:
+def page_position(sort: str, cursor: str | None) -> dict[str, Any] | None:
+    """The cursor's position in a thread sorted by `sort`; a 400 naming a bad sort or cursor."""
     if sort not in SORTS:
         raise BadRequest("sort: must be oldest, newest or top")
-    position = pagination.decode_cursor(f"thread-{sort}", cursor)
+    return pagination.decode_cursor(f"thread-{sort}", cursor)
+
+
+async def thread_page(topic_id: int, topic_slug: str, viewer: Viewer | None, *, sort: str, limit: int,
+                      cursor: str | None) -> dict[str, Any]:
+    position = page_position(sort, cursor)
     order, after = _root_order(sort)
     args: list[Any] = [*viewer_args(viewer), topic_id]
     where = f"c.topic = $4 AND c.parent IS NULL AND {VISIBLE}"

@@ -1,0 +1,235 @@
+"""Shared version reads (forum/coalesce.py) and the 304 shortcut before routing
+(forum/comments/conditional.py): fresh answers, the handler's very headers, and every
+request the shortcut must leave to the handler."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from forum import sql
+from forum.app import create_app
+from forum.coalesce import SharedReads
+from forum.comments import conditional
+from forum.settings import Settings
+from forum.web import Answer
+from tests.helpers import make_user
+from tests.integration.test_comments import make_topic, post, trust_everyone
+from tests.integration.test_perf_cache import other  # noqa: F401  (a fixture: a second app instance)
+
+VOLATILE = {"x-request-id", "date"}
+
+
+def same_headers(a: httpx.Response, b: httpx.Response) -> bool:
+    return {k: v for k, v in a.headers.items() if k not in VOLATILE} == \
+        {k: v for k, v in b.headers.items() if k not in VOLATILE}
+
+
+def scope(path: str, query: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None,
+          method: str = "GET") -> dict[str, Any]:
+    return {"type": "http", "method": method, "path": path, "query_string": query, "headers": headers or []}
+
+
+async def thread(client: httpx.AsyncClient) -> tuple[str, str]:
+    """A published topic with a comment, and the ETag of its first page."""
+    await trust_everyone()
+    author = await make_user("coach")
+    slug = await make_topic(client, author)
+    await post(client, slug, author)
+    r = await client.get(f"/api/topics/{slug}/comments")
+    assert r.status_code == 200
+    return slug, r.headers["etag"]
+
+
+def shortcut(app: Any) -> conditional.ConditionalThreadRead:
+    found = [s for s in app.shortcuts if isinstance(s, conditional.ConditionalThreadRead)]
+    assert len(found) == 1
+    return found[0]
+
+
+async def test_shortcut_answers_with_the_handlers_304(client: httpx.AsyncClient, app: Any) -> None:
+    slug, etag = await thread(client)
+    path = f"/api/topics/{slug}/comments"
+    inm = [(b"if-none-match", etag.encode())]
+    assert await shortcut(app).answer(scope(path, headers=inm)) == Answer(304, [
+        (b"etag", etag.encode()), (b"cache-control", b"private, no-cache"), (b"vary", b"Authorization")],
+        conditional.ROUTE)
+    # an unknown parameter goes to the handler, which ignores it: the same 304 either way
+    assert await shortcut(app).answer(scope(path, b"utm=x", inm)) is None
+    fast = await client.get(path, headers={"If-None-Match": etag})
+    slow = await client.get(path, params={"utm": "x"}, headers={"If-None-Match": etag})
+    assert fast.status_code == slow.status_code == 304
+    assert fast.content == slow.content == b""
+    assert same_headers(fast, slow), (fast.headers, slow.headers)
+    assert fast.headers["x-content-type-options"] == "nosniff" and fast.headers["x-request-id"]
+    # the route's own name in the metrics, for the shortcut's answers too
+    metrics = (await client.get("/metrics")).text
+    assert f'route="{conditional.ROUTE}",status="304"' in metrics
+
+
+@pytest.mark.parametrize("query", [b"", b"sort=newest", b"limit=100&sort=top", b"limit=1"])
+async def test_shortcut_takes_plain_first_pages(client: httpx.AsyncClient, app: Any, query: bytes) -> None:
+    slug, etag = await thread(client)
+    answer = await shortcut(app).answer(scope(f"/api/topics/{slug}/comments", query,
+                                              [(b"if-none-match", etag.encode())]))
+    assert answer is not None and answer.status == 304
+
+
+@pytest.mark.parametrize(("query", "status"), [
+    (b"sort=sideways", 400), (b"limit=0", 400), (b"limit=101", 400), (b"limit=abc", 400),
+    (b"limit=5&limit=6", 304), (b"cursor=abc", 400), (b"sort", 400), (b"sort=top&cursor=", 304),
+])
+async def test_shortcut_leaves_other_queries_to_the_handler(client: httpx.AsyncClient, app: Any,
+                                                            query: bytes, status: int) -> None:
+    slug, etag = await thread(client)
+    path = f"/api/topics/{slug}/comments"
+    assert await shortcut(app).answer(scope(path, query, [(b"if-none-match", etag.encode())])) is None
+    r = await client.get(f"{path}?{query.decode()}", headers={"If-None-Match": etag})
+    assert r.status_code == status, r.text  # a bad sort or cursor is a 400 before any precondition
+
+
+async def test_shortcut_leaves_viewers_changes_and_hidden_topics_to_the_handler(
+        client: httpx.AsyncClient, app: Any) -> None:
+    slug, etag = await thread(client)
+    path = f"/api/topics/{slug}/comments"
+    answer = shortcut(app).answer
+    inm = (b"if-none-match", etag.encode())
+    reader = await make_user("reader")
+    assert await answer(scope(path, headers=[inm, (b"authorization", reader.headers["Authorization"].encode())])) \
+        is None
+    assert await answer(scope(path, headers=[inm], method="HEAD")) is None
+    assert await answer(scope(path)) is None  # no If-None-Match
+    assert await answer(scope(path + "/", headers=[inm])) is None
+    assert await answer(scope(path, headers=[(b"if-none-match", b'W/"t1v1anon"')])) is None
+    # a signed-in reader's page has its own ETag: the anonymous one does not match it
+    r = await client.get(path, headers={**reader.headers, "If-None-Match": etag})
+    assert r.status_code == 200 and r.headers["etag"] != etag
+    # a new comment: the old ETag gets the new page
+    await post(client, slug, reader)
+    assert await answer(scope(path, headers=[inm])) is None
+    r = await client.get(path, headers={"If-None-Match": etag})
+    assert r.status_code == 200 and r.headers["etag"] != etag and len(r.json()["items"]) == 2
+    # a topic hidden from the public: 404, whatever ETag the client holds
+    etag = r.headers["etag"]
+    await sql.execute("UPDATE topic SET status = 'hidden' WHERE slug = $1", slug)  # the version alone stays
+    assert await answer(scope(path, headers=[(b"if-none-match", etag.encode())])) is None
+    assert (await client.get(path, headers={"If-None-Match": etag})).status_code == 404
+
+
+async def test_a_write_through_another_process_is_seen_at_once(client: httpx.AsyncClient,
+                                                              other: httpx.AsyncClient) -> None:  # noqa: F811
+    slug, etag = await thread(client)
+    path = f"/api/topics/{slug}/comments"
+    assert (await client.get(path, headers={"If-None-Match": etag})).status_code == 304
+    writer = await make_user("coach")
+    for _ in range(3):
+        await post(other, slug, writer)  # through the other app, then at once through this one
+        r = await client.get(path, headers={"If-None-Match": etag})
+        assert r.status_code == 200 and r.headers["etag"] != etag
+        etag = r.headers["etag"]
+        assert (await client.get(path, headers={"If-None-Match": etag})).status_code == 304
+
+
+async def test_cross_origin_requests_get_litestars_cors_headers(client: httpx.AsyncClient,
+                                                                 settings: Settings) -> None:
+    """With CORS settings, a request with an Origin goes to the handler (Litestar gives the
+    CORS headers); without them, the shortcut may take it (no CORS headers either way)."""
+    slug, etag = await thread(client)
+    path = f"/api/topics/{slug}/comments"
+    blog = create_app(dataclasses.replace(settings, cors_origins=("https://blog.example",)))
+    transport = httpx.ASGITransport(app=blog, client=("127.0.0.1", 40002))
+    taken = 0
+
+    async def counted(scope: Any) -> Answer | None:
+        nonlocal taken
+        answer = await original(scope)
+        taken += answer is not None
+        return answer
+
+    original = shortcut(blog).answer
+    shortcut(blog).answer = counted  # type: ignore[method-assign]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        headers = {"If-None-Match": etag, "Origin": "https://blog.example"}
+        friend = await c.get(path, headers=headers)
+        stranger = await c.get(path, headers={**headers, "Origin": "https://evil.example"})
+        assert taken == 0
+        same_origin = await c.get(path, headers={"If-None-Match": etag})
+        assert taken == 1
+    assert friend.status_code == stranger.status_code == same_origin.status_code == 304
+    assert friend.headers["access-control-allow-origin"] == "https://blog.example"
+    assert "etag" in friend.headers["access-control-expose-headers"].lower()
+    assert "access-control-allow-origin" not in stranger.headers
+    assert "access-control-allow-origin" not in same_origin.headers
+
+
+# ---- SharedReads
+
+
+async def test_callers_at_the_same_moment_share_one_statement(client: httpx.AsyncClient) -> None:
+    reads = SharedReads()
+    rows = await asyncio.gather(*(reads.fetchrow("SELECT $1::int + 1 AS n, pg_sleep(0.05)", 41) for _ in range(20)))
+    assert {r["n"] for r in rows if r is not None} == {42} and len(rows) == 20
+    assert reads.calls == 20 and reads.statements <= 2  # the first caller's round, then everyone else's
+
+
+async def test_a_caller_sees_what_was_committed_before_it_asked(client: httpx.AsyncClient,
+                                                                database_url: str) -> None:
+    slug, _ = await thread(client)
+    reads = SharedReads()
+    query = "SELECT version, pg_sleep(0.3) FROM topic WHERE slug = $1"
+    before = await sql.fetchval("SELECT version FROM topic WHERE slug = $1", slug)
+    first = asyncio.create_task(reads.fetchrow(query, slug))  # its statement starts now, sleeps 0.3 s
+    await asyncio.sleep(0.1)
+    conn = await asyncpg.connect(database_url)  # another process writes and commits
+    try:
+        await conn.execute("UPDATE topic SET version = version + 1 WHERE slug = $1", slug)
+    finally:
+        await conn.close()
+    second = await reads.fetchrow(query, slug)  # asked after the commit, while `first` still runs
+    assert (await first)["version"] == before
+    assert second is not None and second["version"] == before + 1
+    assert reads.statements == 2
+
+
+async def test_a_cancelled_caller_leaves_the_others_their_answer(client: httpx.AsyncClient) -> None:
+    reads = SharedReads()
+    query = "SELECT 7 AS n, pg_sleep(0.2)"
+    gone = asyncio.create_task(reads.fetchrow(query))
+    kept = asyncio.create_task(reads.fetchrow(query))
+    await asyncio.sleep(0.05)
+    gone.cancel()
+    row = await kept
+    assert row is not None and row["n"] == 7
+    assert gone.cancelled()
+
+
+async def test_an_error_reaches_its_round_and_the_next_round_runs(client: httpx.AsyncClient) -> None:
+    reads = SharedReads()
+    query = "SELECT 1 / $1::int AS n"
+    results = await asyncio.gather(*(reads.fetchrow(query, 0) for _ in range(3)), return_exceptions=True)
+    assert all(isinstance(r, asyncpg.DivisionByZeroError) for r in results)
+    row = await reads.fetchrow(query, 1)
+    assert row is not None and row["n"] == 1
+    assert not reads._keys  # nothing left behind when idle
+
+
+async def test_a_slow_statement_times_out_for_its_callers(client: httpx.AsyncClient) -> None:
+    reads = SharedReads(timeout_s=0.1)
+    with pytest.raises(TimeoutError):
+        await reads.fetchrow("SELECT pg_sleep(2)")
+    assert (await reads.fetchrow("SELECT 3 AS n"))["n"] == 3  # type: ignore[index]
+
+
+async def test_reads_never_join_the_callers_transaction(client: httpx.AsyncClient) -> None:
+    slug, _ = await thread(client)
+    reads = SharedReads()
+    query = "SELECT title FROM topic WHERE slug = $1"
+    async with sql.transaction():
+        await sql.execute("UPDATE topic SET title = 'uncommitted' WHERE slug = $1", slug)
+        row = await reads.fetchrow(query, slug)
+        assert row is not None and row["title"] == "A topic"
