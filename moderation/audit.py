@@ -12,11 +12,19 @@ from typing import Any
 
 from forum import sql
 
+_INSERT = "INSERT INTO audit_log (actor_id, action, target_type, target_id, reason, details, created_at)"
+
 
 async def write(actor_id: int | None, action: str, target_type: str, target_id: int | None,
                 reason: str | None = None, details: dict[str, Any] | None = None) -> int:
     return int(await sql.fetchval(
-        "INSERT INTO audit_log (actor_id, action, target_type, target_id, reason, details, created_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6::jsonb, clock_timestamp()) RETURNING id",
+        f"{_INSERT} VALUES ($1, $2, $3, $4, $5, $6::jsonb, clock_timestamp()) RETURNING id",
         actor_id, action, target_type, target_id, reason, json.dumps(details or {}),
     ))
+
+
+def insert_sql(values: str) -> str:
+    """The entry `write` makes, as SQL for a data-modifying CTE of the statement that makes the
+    change itself (one round trip): `values` are the SQL expressions, usually parameters, for
+    actor_id, action, target_type, target_id, reason and details (jsonb)."""
+    return f"{_INSERT} SELECT {values}, clock_timestamp()"

@@ -8,7 +8,7 @@ lock for decisions), so racing moderators in any number of processes decide once
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -106,6 +106,72 @@ async def queue_counts() -> dict[str, int]:
     return counts
 
 
+# Two variants rather than `$3 IS NULL OR ...`: each keeps its own plain plan on
+# moderation_item_queue_idx. The inner constant LIMIT (past the largest page) only bounds the
+# planner's estimate: with `LIMIT $2` alone a generic plan assumes a tenth of the open items,
+# never beats a custom plan, and this nine-table statement would be planned on every call.
+_PAGE_OF_QUEUE = f"""
+    SELECT * FROM (
+        SELECT id, queue, reasons, target_type, comment, topic, created_at, claimed_by, claim_expires_at
+          FROM moderation_item
+         WHERE status = 'open' AND queue = $1 {{after}}
+         ORDER BY created_at, id LIMIT {pagination.MAX_LIMIT + 1}
+    ) bounded ORDER BY created_at, id LIMIT $2"""
+# A queue page in one statement: each item with its claimer, its comment (the topic's slug and
+# title, the author, the parent's text) or its topic, the author's summary and the open flags.
+# Summaries are computed once per author (MATERIALIZED), not once per item. Per-status counts
+# come from comment_author_idx (author, status, created_at); flagged comments through a
+# semi-join on flag (small). One grouped join over every comment of a prolific author with a
+# flag probe per row cost a queue page far more.
+_QUEUE_PAGE_SQL = """
+WITH page AS ({page}
+), summary AS MATERIALIZED (
+    SELECT u.id, u.handle, u.role, u.status, u.created_at,
+           (SELECT count(*) FROM comment c WHERE c.author = u.id AND c.status = 'published') AS published_count,
+           (SELECT count(*) FROM comment c WHERE c.author = u.id AND c.status IN ('rejected', 'spam'))
+               AS rejected_count,
+           (SELECT count(*) FROM comment c WHERE c.author = u.id
+               AND EXISTS (SELECT 1 FROM flag f WHERE f.comment = c.id)) AS flagged_count
+      FROM forum_user u
+     WHERE u.id IN (SELECT c.author FROM page JOIN comment c ON c.id = page.comment
+                    UNION SELECT t.author FROM page JOIN topic t ON t.id = page.topic)
+)
+SELECT p.id, p.queue, p.reasons, p.target_type, p.comment AS comment_id, p.topic AS topic_id, p.created_at,
+       p.claimed_by, p.claim_expires_at, p.claim_expires_at > now() AS lease_live,
+       cu.handle AS claimer_handle, cu.role AS claimer_role,
+       c.id AS c_id, c.topic AS c_topic_id, ct.slug AS c_topic_slug, ct.title AS c_topic_title,
+       c.parent AS c_parent_id, c.depth AS c_depth, c.kind AS c_kind, c.status AS c_status,
+       c.private AS c_private, c.author AS c_author_id, cau.handle AS c_author_handle,
+       cau.role AS c_author_role, c.guest_name AS c_guest_name, c.author_badge AS c_author_badge,
+       c.body AS c_body, c.body_html AS c_body_html, c.score AS c_score, c.urgent AS c_urgent,
+       c.accepted AS c_accepted, c.question_status AS c_question_status, c.reply_count AS c_reply_count,
+       c.created_at AS c_created_at, c.edited_at AS c_edited_at,
+       cp.body AS c_parent_body, cp.status AS c_parent_status,
+       t.id AS t_id, t.slug AS t_slug, t.kind AS t_kind, t.title AS t_title, t.status AS t_status,
+       t.comments_mode AS t_comments_mode, t.body AS t_body, t.body_html AS t_body_html,
+       t.created_at AS t_created_at, t.author AS t_author_id, tau.handle AS t_author_handle,
+       tau.role AS t_author_role,
+       s.id AS s_id, s.handle AS s_handle, s.role AS s_role, s.status AS s_status, s.created_at AS s_created_at,
+       s.published_count AS s_published_count, s.rejected_count AS s_rejected_count,
+       s.flagged_count AS s_flagged_count,
+       ARRAY(SELECT ROW(f.id, f.reason, f.note, f.created_at, f."user", fu.handle, fu.role)
+               FROM flag f LEFT JOIN forum_user fu ON fu.id = f."user"
+              WHERE f.comment = p.comment AND f.resolved_at IS NULL ORDER BY f.id) AS flags
+  FROM page p
+  LEFT JOIN forum_user cu ON cu.id = p.claimed_by
+  LEFT JOIN (comment c JOIN topic ct ON ct.id = c.topic) ON c.id = p.comment
+  LEFT JOIN forum_user cau ON cau.id = c.author
+  LEFT JOIN comment cp ON cp.id = c.parent
+  LEFT JOIN topic t ON t.id = p.topic
+  LEFT JOIN forum_user tau ON tau.id = t.author
+  LEFT JOIN summary s ON s.id = CASE WHEN c.id IS NOT NULL THEN c.author ELSE t.author END
+ ORDER BY p.created_at, p.id
+"""
+_QUEUE_FIRST_SQL = _QUEUE_PAGE_SQL.format(page=_PAGE_OF_QUEUE.format(after=""))
+_QUEUE_AFTER_SQL = _QUEUE_PAGE_SQL.format(
+    page=_PAGE_OF_QUEUE.format(after="AND (created_at, id) > ($3::timestamptz, $4::bigint)"))
+
+
 async def list_queue(queue: str, limit: int, cursor: str | None) -> dict[str, Any]:
     after = pagination.decode_cursor("modq", cursor)
     after_t: datetime | None = None
@@ -118,162 +184,86 @@ async def list_queue(queue: str, limit: int, cursor: str | None) -> dict[str, An
                 raise ValueError("other queue")
         except (KeyError, ValueError, TypeError):
             raise BadRequest("cursor: malformed or expired cursor; start again without one") from None
-    # Two statements rather than `$2 IS NULL OR ...`: each keeps its own plain plan on
-    # moderation_item_queue_idx once asyncpg's prepared statement goes generic.
-    select = """
-        SELECT mi.id, mi.queue, mi.reasons, mi.target_type, mi.comment AS comment_id, mi.topic AS topic_id,
-               mi.created_at, mi.claimed_by, mi.claim_expires_at, mi.claim_expires_at > now() AS lease_live,
-               cu.handle AS claimer_handle, cu.role AS claimer_role
-          FROM moderation_item mi
-          LEFT JOIN forum_user cu ON cu.id = mi.claimed_by
-         WHERE mi.status = 'open' AND mi.queue = $1"""
     if after_t is None:
-        rows = await sql.fetch(select + " ORDER BY mi.created_at, mi.id LIMIT $2", queue, limit + 1)
+        rows = await sql.fetch(_QUEUE_FIRST_SQL, queue, limit + 1)
     else:
-        rows = await sql.fetch(select + " AND (mi.created_at, mi.id) > ($2::timestamptz, $3::bigint)"
-                               " ORDER BY mi.created_at, mi.id LIMIT $4", queue, after_t, after_id, limit + 1)
+        rows = await sql.fetch(_QUEUE_AFTER_SQL, queue, limit + 1, after_t, after_id)
     rows, more = pagination.page(rows, limit)
-    items = await item_dicts(rows)
     next_cursor = None
     if more and rows:
         last = rows[-1]
         next_cursor = pagination.encode_cursor("modq", {"q": queue, "t": last["created_at"].isoformat(),
                                                         "i": last["id"]})
-    return {"items": items, "next_cursor": next_cursor}
+    return {"items": [_queue_item(r) for r in rows], "next_cursor": next_cursor}
 
 
-async def item_dicts(rows: Sequence[asyncpg.Record]) -> list[dict[str, Any]]:
-    """Queue items with their comment/topic, author summary and flags: a fixed number of queries."""
-    comment_ids = [r["comment_id"] for r in rows if r["comment_id"] is not None]
-    topic_ids = [r["topic_id"] for r in rows if r["topic_id"] is not None]
-    comments = await _comment_dicts(comment_ids)
-    topics = await _topic_dicts(topic_ids)
-    flags = await _open_flags(comment_ids)
-    author_ids = {c["author"]["id"] for c in comments.values() if c["author"] is not None}
-    author_ids |= {t["author"]["id"] for t in topics.values() if t["author"] is not None}
-    summaries = await author_summaries(sorted(author_ids))
-    out: list[dict[str, Any]] = []
-    for r in rows:
-        comment = comments.get(r["comment_id"]) if r["comment_id"] is not None else None
-        topic = topics.get(r["topic_id"]) if r["topic_id"] is not None else None
-        topic_ref: dict[str, Any] | None
-        if comment is not None:
-            author = comment["author"]
-            topic_ref = {"id": comment["topic_id"], "slug": comment["topic_slug"], "title": comment["topic_title"]}
-        else:
-            author = topic["author"] if topic else None
-            topic_ref = topic
-        live = bool(r["lease_live"])
-        out.append({
-            "id": r["id"],
-            "queue": r["queue"],
-            "reasons": list(r["reasons"] or []),
-            "target_type": r["target_type"],
-            "comment": comment,
-            "topic": topic_ref,
-            "author_summary": summaries.get(author["id"]) if author else None,
-            "flags": flags.get(r["comment_id"], []) if r["comment_id"] is not None else [],
-            "claimed_by": _user_ref(r["claimed_by"], r["claimer_handle"], r["claimer_role"]) if live else None,
-            "claim_expires_at": r["claim_expires_at"] if live else None,
-            "created_at": r["created_at"],
-        })
-    return out
-
-
-async def _comment_dicts(ids: list[int]) -> dict[int, dict[str, Any]]:
-    if not ids:
-        return {}
-    rows = await sql.fetch(
-        """
-        SELECT c.id, c.topic AS topic_id, t.slug AS topic_slug, t.title AS topic_title, c.parent AS parent_id,
-               c.depth, c.kind, c.status, c.private, c.author AS author_id, u.handle AS author_handle,
-               u.role AS author_role, c.guest_name, c.author_badge, c.body, c.body_html, c.score, c.urgent,
-               c.accepted, c.question_status, c.reply_count, c.created_at, c.edited_at, c.first_published_at,
-               p.body AS parent_body, p.status AS parent_status
-          FROM comment c
-          JOIN topic t ON t.id = c.topic
-          LEFT JOIN forum_user u ON u.id = c.author
-          LEFT JOIN comment p ON p.id = c.parent
-         WHERE c.id = ANY($1::bigint[])
-        """,
-        ids)
-    out: dict[int, dict[str, Any]] = {}
-    for r in rows:
-        author = (_user_ref(r["author_id"], r["author_handle"], r["author_role"])
-                  if r["author_handle"] is not None else None)
-        out[r["id"]] = {
-            "id": r["id"], "topic_id": r["topic_id"], "topic_slug": r["topic_slug"],
-            "topic_title": r["topic_title"], "parent_id": r["parent_id"], "depth": r["depth"],
-            "kind": r["kind"], "status": r["status"], "private": r["private"], "author": author,
-            "guest_name": r["guest_name"], "author_badge": r["author_badge"], "body": r["body"],
-            "body_html": r["body_html"], "score": r["score"], "urgent": r["urgent"], "accepted": r["accepted"],
-            "question_status": r["question_status"], "reply_count": r["reply_count"],
-            "created_at": r["created_at"], "edited_at": r["edited_at"],
-            "parent_excerpt": _excerpt(r["parent_body"]) if r["parent_status"] not in (None, "deleted") else None,
-        }
-    return out
-
-
-async def _topic_dicts(ids: list[int]) -> dict[int, dict[str, Any]]:
-    if not ids:
-        return {}
-    rows = await sql.fetch(
-        """
-        SELECT t.id, t.slug, t.kind, t.title, t.status, t.comments_mode, t.body, t.body_html, t.created_at,
-               t.author AS author_id, u.handle AS author_handle, u.role AS author_role
-          FROM topic t LEFT JOIN forum_user u ON u.id = t.author
-         WHERE t.id = ANY($1::int[])
-        """,
-        ids)
-    return {r["id"]: {
-        "id": r["id"], "slug": r["slug"], "kind": r["kind"], "title": r["title"], "status": r["status"],
-        "comments": r["comments_mode"], "body": r["body"], "body_html": r["body_html"],
+def _queue_item(r: asyncpg.Record) -> dict[str, Any]:
+    """One row of `_QUEUE_PAGE_SQL` as the API shows it."""
+    comment = _comment_of(r)
+    topic = _topic_of(r)
+    topic_ref: dict[str, Any] | None
+    if comment is not None:
+        author = comment["author"]
+        topic_ref = {"id": comment["topic_id"], "slug": comment["topic_slug"], "title": comment["topic_title"]}
+    else:
+        author = topic["author"] if topic else None
+        topic_ref = topic
+    live = bool(r["lease_live"])
+    return {
+        "id": r["id"],
+        "queue": r["queue"],
+        "reasons": list(r["reasons"] or []),
+        "target_type": r["target_type"],
+        "comment": comment,
+        "topic": topic_ref,
+        "author_summary": _summary_of(r) if author else None,  # the summary of that author (SQL join)
+        "flags": [{"id": f_id, "reason": reason, "note": note, "created_at": created_at,
+                   "user": _user_ref(user_id, handle, role) if handle is not None else None}
+                  for f_id, reason, note, created_at, user_id, handle, role in r["flags"]],
+        "claimed_by": _user_ref(r["claimed_by"], r["claimer_handle"], r["claimer_role"]) if live else None,
+        "claim_expires_at": r["claim_expires_at"] if live else None,
         "created_at": r["created_at"],
-        "author": (_user_ref(r["author_id"], r["author_handle"], r["author_role"])
-                   if r["author_handle"] is not None else None),
-    } for r in rows}
+    }
 
 
-async def _open_flags(comment_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    if not comment_ids:
-        return {}
-    rows = await sql.fetch(
-        'SELECT f.id, f.comment, f.reason, f.note, f.created_at, f."user" AS user_id, u.handle, u.role'
-        ' FROM flag f LEFT JOIN forum_user u ON u.id = f."user"'
-        " WHERE f.comment = ANY($1::bigint[]) AND f.resolved_at IS NULL ORDER BY f.id",
-        comment_ids)
-    out: dict[int, list[dict[str, Any]]] = {}
-    for r in rows:
-        out.setdefault(r["comment"], []).append({
-            "id": r["id"], "reason": r["reason"], "note": r["note"], "created_at": r["created_at"],
-            "user": _user_ref(r["user_id"], r["handle"], r["role"]) if r["handle"] is not None else None,
-        })
-    return out
+def _comment_of(r: asyncpg.Record) -> dict[str, Any] | None:
+    if r["c_id"] is None:
+        return None
+    author = (_user_ref(r["c_author_id"], r["c_author_handle"], r["c_author_role"])
+              if r["c_author_handle"] is not None else None)
+    return {
+        "id": r["c_id"], "topic_id": r["c_topic_id"], "topic_slug": r["c_topic_slug"],
+        "topic_title": r["c_topic_title"], "parent_id": r["c_parent_id"], "depth": r["c_depth"],
+        "kind": r["c_kind"], "status": r["c_status"], "private": r["c_private"], "author": author,
+        "guest_name": r["c_guest_name"], "author_badge": r["c_author_badge"], "body": r["c_body"],
+        "body_html": r["c_body_html"], "score": r["c_score"], "urgent": r["c_urgent"], "accepted": r["c_accepted"],
+        "question_status": r["c_question_status"], "reply_count": r["c_reply_count"],
+        "created_at": r["c_created_at"], "edited_at": r["c_edited_at"],
+        "parent_excerpt": (_excerpt(r["c_parent_body"]) if r["c_parent_status"] not in (None, "deleted")
+                           else None),
+    }
 
 
-async def author_summaries(user_ids: list[int]) -> dict[int, dict[str, Any]]:
-    if not user_ids:
-        return {}
-    # Per-status counts come from comment_author_idx (author, status, created_at); flagged
-    # comments through a semi-join on flag (small). One grouped join over every comment of
-    # a prolific author with a flag probe per row cost a queue page far more.
-    rows = await sql.fetch(
-        """
-        SELECT u.id, u.handle, u.role, u.status, u.created_at,
-               (SELECT count(*) FROM comment c WHERE c.author = u.id AND c.status = 'published') AS published_count,
-               (SELECT count(*) FROM comment c WHERE c.author = u.id AND c.status IN ('rejected', 'spam'))
-                   AS rejected_count,
-               (SELECT count(*) FROM comment c WHERE c.author = u.id
-                   AND EXISTS (SELECT 1 FROM flag f WHERE f.comment = c.id)) AS flagged_count
-          FROM forum_user u
-         WHERE u.id = ANY($1::int[])
-        """,
-        user_ids)
-    return {r["id"]: {
-        "id": r["id"], "handle": r["handle"], "role": r["role"], "status": r["status"],
-        "created_at": r["created_at"], "published_count": int(r["published_count"]),
-        "rejected_count": int(r["rejected_count"]), "flagged_count": int(r["flagged_count"]),
-    } for r in rows}
+def _topic_of(r: asyncpg.Record) -> dict[str, Any] | None:
+    if r["t_id"] is None:
+        return None
+    return {
+        "id": r["t_id"], "slug": r["t_slug"], "kind": r["t_kind"], "title": r["t_title"], "status": r["t_status"],
+        "comments": r["t_comments_mode"], "body": r["t_body"], "body_html": r["t_body_html"],
+        "created_at": r["t_created_at"],
+        "author": (_user_ref(r["t_author_id"], r["t_author_handle"], r["t_author_role"])
+                   if r["t_author_handle"] is not None else None),
+    }
+
+
+def _summary_of(r: asyncpg.Record) -> dict[str, Any] | None:
+    if r["s_id"] is None:
+        return None
+    return {
+        "id": r["s_id"], "handle": r["s_handle"], "role": r["s_role"], "status": r["s_status"],
+        "created_at": r["s_created_at"], "published_count": int(r["s_published_count"]),
+        "rejected_count": int(r["s_rejected_count"]), "flagged_count": int(r["s_flagged_count"]),
+    }
 
 
 # ---------------------------------------------------------------- claims
@@ -340,12 +330,6 @@ def _check_decision_input(action: str, reason: str | None, body: str | None) -> 
         raise BadRequest("body: edit_approve needs the edited body.")
 
 
-# A decided item: the same SET for the item itself and the sibling items it closes
-# ($2 action, $3 reason, $4 moderator).
-_DECIDED_SET = ("status = 'decided', decision = $2, decision_reason = $3, decided_by = $4,"
-                " decided_at = clock_timestamp(), claimed_by = NULL, claim_expires_at = NULL")
-_DECIDED_RETURNING = ("id, queue, status, target_type, comment, topic, claim_expires_at, decision, decision_reason,"
-                      " decided_at")
 # The item locked first, then its comment (if any), as two separate statements did.
 _ITEM_AND_COMMENT_SQL = f"""
 WITH item AS (
@@ -357,6 +341,40 @@ WITH item AS (
 )
 SELECT item.*, {", ".join(f"c.{col} AS c_{col}" for col in ROW_COLUMNS)} FROM item LEFT JOIN c ON true
 """
+
+# A decision's bookkeeping in one statement: the comment's open flags resolved (when $8), the
+# target's other open items of the queues $6 closed, the item itself decided and the audit
+# entry written. $1 item, $2 action, $3 reason, $4 moderator, $5 the comment or topic, $7 the
+# entry's details, to which the closed item ids and the number of resolved flags are added.
+_DECIDED_SET = ("status = 'decided', decision = $2, decision_reason = $3, decided_by = $4,"
+                " decided_at = clock_timestamp(), claimed_by = NULL, claim_expires_at = NULL")
+_SETTLE_SQL = """
+WITH resolved AS ({resolve}
+), closed AS (
+    UPDATE moderation_item SET {decided_set}
+     WHERE {target} = $5 AND status = 'open' AND id <> $1 AND queue = ANY($6::varchar[]) RETURNING id
+), decided AS (
+    UPDATE moderation_item SET {decided_set} WHERE id = $1
+    RETURNING id, queue, status, target_type, comment, topic, claim_expires_at, decision, decision_reason, decided_at
+), entry AS (
+    {audit}
+)
+SELECT d.*, (SELECT count(*) FROM resolved)::int AS flags_resolved, ARRAY(SELECT id FROM closed ORDER BY id) AS closed
+  FROM decided d
+"""
+_SETTLE_AUDIT = audit.insert_sql(
+    "$4, $2, '{target}', $5, $3, $7::jsonb || jsonb_strip_nulls(jsonb_build_object("
+    "'closed_item_ids', (SELECT to_jsonb(array_agg(id ORDER BY id)) FROM closed),"
+    " 'flags_resolved', (SELECT NULLIF(count(*), 0) FROM resolved)))")
+_SETTLE_SQLS = {
+    "comment": _SETTLE_SQL.format(
+        resolve="UPDATE flag SET resolved_at = clock_timestamp()"
+                " WHERE $8::boolean AND comment = $5 AND resolved_at IS NULL RETURNING 1",
+        target="comment", decided_set=_DECIDED_SET, audit=_SETTLE_AUDIT.format(target="comment")),
+    "topic": _SETTLE_SQL.format(  # topics have no flags
+        resolve="SELECT 1 WHERE false", target="topic", decided_set=_DECIDED_SET,
+        audit=_SETTLE_AUDIT.format(target="topic")),
+}
 
 
 async def decide(viewer: Viewer, item_id: int, action: str, reason: str | None = None, body: str | None = None,
@@ -384,23 +402,17 @@ async def _decide(viewer: Viewer, item_id: int, action: str, reason: str | None,
         outcome = await _decide_comment(viewer, item, action, reason, body)
     else:
         outcome = await _decide_topic(viewer, item, action, reason, body)
-    decided = outcome.get("decided")  # approve/reject/spam of a comment: written with the sibling items
-    if decided is None:
-        decided = await sql.fetchrow(
-            f"UPDATE moderation_item SET {_DECIDED_SET} WHERE id = $1 RETURNING {_DECIDED_RETURNING}",
-            item_id, action, reason, viewer.id)
-    if decided is None:
-        raise RuntimeError("unexpected: no decided")
     details: dict[str, Any] = {"item_id": item_id, "queue": item["queue"],
                                "status": {"before": outcome["before"], "after": outcome["after"]}}
-    if outcome["closed"]:
-        details["closed_item_ids"] = outcome["closed"]
-    if outcome.get("flags_resolved"):
-        details["flags_resolved"] = outcome["flags_resolved"]
     if action == "edit_approve":
         details["body_replaced"] = True
-    target_id = item["comment"] if item["target_type"] == "comment" else item["topic"]
-    await audit.write(viewer.id, action, item["target_type"], target_id, reason, details)
+    target = item["target_type"]
+    args: list[Any] = [item_id, action, reason, viewer.id, item[target], outcome["queues"], json.dumps(details)]
+    if target == "comment":
+        args.append(outcome["resolve_flags"])
+    decided = await sql.fetchrow(_SETTLE_SQLS[target], *args)
+    if decided is None:
+        raise RuntimeError("unexpected: no decided")
     if suspend_days is not None and outcome["author"] is not None:
         await suspend_user(viewer, outcome["author"], suspend_days,
                            reason or "suspended with a moderation decision", item_id=item_id)
@@ -411,52 +423,13 @@ async def _decide(viewer: Viewer, item_id: int, action: str, reason: str | None,
         await outcome["apply"]()
     return _state(decided, None, decision=decided["decision"], decision_reason=decided["decision_reason"],
                   decided_at=decided["decided_at"], target_status=outcome["after"],
-                  closed_item_ids=outcome["closed"])
-
-
-async def _close_others(item: asyncpg.Record, queues: Sequence[str], action: str, reason: str | None,
-                        viewer: Viewer) -> list[int]:
-    column = "comment" if item["target_type"] == "comment" else "topic"
-    rows = await sql.fetch(
-        f"UPDATE moderation_item SET status = 'decided', decision = $3, decision_reason = $4, decided_by = $5,"
-        f" decided_at = clock_timestamp(), claimed_by = NULL, claim_expires_at = NULL"
-        f" WHERE {column} = $1 AND status = 'open' AND id <> $2 AND queue = ANY($6::varchar[]) RETURNING id",
-        item[column], item["id"], action, reason, viewer.id, list(queues))
-    return sorted(r["id"] for r in rows)
-
-
-async def _settle_comment_items(item: asyncpg.Record, queues: Sequence[str], action: str,
-                                reason: str | None, viewer: Viewer) -> tuple[int, list[int], asyncpg.Record]:
-    """A comment item's bookkeeping in one statement: its flags resolved, the other open items
-    of `queues` closed (`_close_others`), and the item itself decided (returned as `decided`)."""
-    row = await sql.fetchrow(
-        f"""
-        WITH resolved AS (
-            UPDATE flag SET resolved_at = clock_timestamp() WHERE comment = $5 AND resolved_at IS NULL RETURNING 1
-        ), closed AS (
-            UPDATE moderation_item SET {_DECIDED_SET}
-             WHERE comment = $5 AND status = 'open' AND id <> $1 AND queue = ANY($6::varchar[]) RETURNING id
-        ), decided AS (
-            UPDATE moderation_item SET {_DECIDED_SET} WHERE id = $1 RETURNING {_DECIDED_RETURNING}
-        )
-        SELECT d.*, (SELECT count(*) FROM resolved)::int AS flags_resolved,
-               ARRAY(SELECT id FROM closed ORDER BY id) AS closed
-          FROM decided d
-        """,
-        item["id"], action, reason, viewer.id, item["comment"], list(queues))
-    if row is None:
-        raise RuntimeError("unexpected: no row")
-    return row["flags_resolved"], list(row["closed"]), row
-
-
-async def _resolve_flags(comment_id: int) -> int:
-    status = await sql.execute(
-        "UPDATE flag SET resolved_at = clock_timestamp() WHERE comment = $1 AND resolved_at IS NULL", comment_id)
-    return sql.rowcount(status)
+                  closed_item_ids=list(decided["closed"]))
 
 
 async def _decide_comment(viewer: Viewer, item: asyncpg.Record, action: str, reason: str | None,
                           body: str | None) -> dict[str, Any]:
+    """The comment's side of a decision; `_decide` settles the items, flags and audit entry
+    (`queues`: the comment's other open items to close; `resolve_flags`: settle its flags)."""
     from forum.comments import visibility
     from forum.notifications.services import notify
 
@@ -464,11 +437,10 @@ async def _decide_comment(viewer: Viewer, item: asyncpg.Record, action: str, rea
     if item["c_id"] is None:
         raise NotFound("The comment of this item no longer exists.")
     c = {col: item[f"c_{col}"] for col in ROW_COLUMNS}  # locked with the item (_ITEM_AND_COMMENT_SQL)
-    decided: asyncpg.Record | None = None
     before = c["status"]
     after = before
-    closed: list[int] = []
-    flags_resolved = 0
+    queues: list[str] = []
+    resolve_flags = True
     own_queue = [item["queue"]]
     apply: Callable[[], Awaitable[None]] | None = None  # the status change, run last by _decide
     if action in ("approve", "edit_approve"):
@@ -479,28 +451,26 @@ async def _decide_comment(viewer: Viewer, item: asyncpg.Record, action: str, rea
             await visibility.replace_body(comment_id, body, editor_id=viewer.id)
         if before == "pending":
             apply, after = partial(visibility.publish, comment_id, actor_id=viewer.id, locked=c), "published"
-        flags_resolved, closed, decided = await _settle_comment_items(
-            item, ["pending", "reported", *own_queue], action, reason, viewer)
+        queues = ["pending", "reported", *own_queue]
     elif action in ("reject", "spam"):
         if before in ("published", "pending"):
             after = "rejected" if action == "reject" else "spam"
             apply = partial(visibility.reject, comment_id, after, locked=c)
         queues = list(QUEUES) if action == "spam" else ["pending", "reported", *own_queue]
-        flags_resolved, closed, decided = await _settle_comment_items(item, queues, action, reason, viewer)
         await notify(c["author"], "moderation", comment_id=comment_id, topic_id=c["topic"], actor_id=viewer.id,
                      reason=reason)
         if action == "spam" and c["author"] is not None:
             await _mark_author_for_review(c["author"], comment_id)
     else:  # dismiss: the flags (or the alert) were unfounded
-        if item["queue"] == "reported":
-            flags_resolved = await _resolve_flags(comment_id)
+        resolve_flags = item["queue"] == "reported"
+        if resolve_flags:
             held_by_rules = await sql.fetchval(
                 "SELECT 1 FROM moderation_item WHERE comment = $1 AND queue = 'pending' AND status = 'open'",
                 comment_id)
             if before == "pending" and c["first_published_at"] is not None and not held_by_rules:
                 apply, after = partial(visibility.publish, comment_id, actor_id=viewer.id, locked=c), "published"
-    return {"before": before, "after": after, "closed": closed, "author": c["author"],
-            "flags_resolved": flags_resolved, "apply": apply, "decided": decided}
+    return {"before": before, "after": after, "author": c["author"], "queues": queues,
+            "resolve_flags": resolve_flags, "apply": apply}
 
 
 async def _mark_author_for_review(author_id: int, except_comment: int) -> None:
@@ -523,6 +493,7 @@ async def _mark_author_for_review(author_id: int, except_comment: int) -> None:
 
 async def _decide_topic(viewer: Viewer, item: asyncpg.Record, action: str, reason: str | None,
                         body: str | None) -> dict[str, Any]:
+    """The topic's side of a decision; `_decide` settles the items and the audit entry."""
     from forum.markup import render_markdown
     from forum.notifications.services import notify
 
@@ -531,7 +502,7 @@ async def _decide_topic(viewer: Viewer, item: asyncpg.Record, action: str, reaso
     if t is None:
         raise NotFound("The topic of this item no longer exists.")
     before = t["status"]
-    closed: list[int] = []
+    queues: list[str] = []
     own_queue = [item["queue"]]
     if action in ("approve", "edit_approve"):
         if action == "edit_approve":
@@ -543,18 +514,17 @@ async def _decide_topic(viewer: Viewer, item: asyncpg.Record, action: str, reaso
         if before == "pending":
             await sql.execute("UPDATE topic SET status = 'published', updated_at = now() WHERE id = $1", topic_id)
         await events.topic_changed(topic_id)
-        closed = await _close_others(item, ["pending", "reported", *own_queue], action, reason, viewer)
+        queues = ["pending", "reported", *own_queue]
     elif action in ("reject", "spam"):
         if before in ("published", "pending"):
             await sql.execute("UPDATE topic SET status = $2, updated_at = now() WHERE id = $1", topic_id,
                               "rejected" if action == "reject" else "spam")
             await events.topic_changed(topic_id)
         queues = list(QUEUES) if action == "spam" else ["pending", "reported", *own_queue]
-        closed = await _close_others(item, queues, action, reason, viewer)
         await notify(t["author"], "moderation", comment_id=None, topic_id=topic_id, actor_id=viewer.id,
                      reason=reason)
     after = await sql.fetchval("SELECT status FROM topic WHERE id = $1", topic_id)
-    return {"before": before, "after": after, "closed": closed, "author": t["author"]}
+    return {"before": before, "after": after, "author": t["author"], "queues": queues}
 
 
 async def bulk_decide(viewer: Viewer, item_ids: list[int], action: str, reason: str | None) -> list[dict[str, Any]]:
