@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -62,6 +63,10 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> L
 
         listener.start()
         await on_startup(app, settings, listener)
+        # What start-up built (routes, schemas, compiled word lists) lives as long as the
+        # process: out of the collector's sight, a full collection does not walk it again
+        # in the middle of requests (the long pauses behind the slowest answers).
+        gc.freeze()
         log.info("forum %s ready (pool %d-%d)", forum.__version__, settings.db_pool_min, settings.db_pool_max)
         try:
             yield

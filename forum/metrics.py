@@ -47,9 +47,21 @@ def on_scrape(hook: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[Non
     return hook
 
 
+# The labelled children per (method, route, status): `labels()` validates and locks on
+# every call, a dict lookup does not. Bounded: routes are templates, methods and statuses few.
+_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+_MAX_CHILDREN = 2000
+
+
 def observe(method: str, route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route).observe(seconds)
+    key = (method, route, status)
+    children = _children.get(key)
+    if children is None:
+        children = (REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route))
+        if len(_children) < _MAX_CHILDREN:
+            _children[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 async def render() -> tuple[bytes, str]:

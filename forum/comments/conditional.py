@@ -81,5 +81,5 @@ class ConditionalThreadRead:
         etag = cache.thread_etag(topic["id"], topic["version"], None)
         if not cache.etag_matches(if_none_match, etag):
             return None
-        headers = [(k.lower().encode(), v.encode()) for k, v in cache.thread_headers(etag).items()]
-        return Answer(304, headers, ROUTE)
+        return Answer(304, [(name.lower().encode(), value.encode())
+                            for name, value in cache.thread_headers(etag).items()], ROUTE)
