@@ -1,9 +1,11 @@
 """Round trips to PostgreSQL per moderation request, pinned (the moderation bench scenario is
 bound by them): the queue page, a claim, a decision. Every statement the app sends on any
-pooled connection during the request is counted, BEGIN and COMMIT included."""
+pooled connection during the request is counted, BEGIN and COMMIT included. And the audit
+details of decisions, which the deciding statement now writes itself."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,6 +15,7 @@ import httpx
 import pytest
 
 from forum import sql
+from moderation.items import open_item
 from tests.helpers import make_user
 from tests.integration.test_moderation_support import held_comment, make_comment, make_topic
 
@@ -100,3 +103,64 @@ async def test_approve_statements(client: httpx.AsyncClient, monkeypatch: pytest
     # the viewer's session; BEGIN; the item and comment locked; flags, sibling items, the item
     # and its audit entry; the comment published; the topic's count and version; COMMIT
     assert len(seen) == 7, seen
+
+
+# The audit entry is written by the same statement that decides the item: its details, pinned.
+
+
+async def _details(item_id: int) -> dict[str, Any]:
+    rows = await sql.fetch("SELECT details FROM audit_log WHERE details->>'item_id' = $1", str(item_id))
+    assert len(rows) == 1, rows
+    return dict(json.loads(rows[0]["details"]))
+
+
+async def test_decision_details_name_closed_items_and_resolved_flags(client: httpx.AsyncClient) -> None:
+    mod = await make_user("moderator")
+    c, item_id = await held_comment(await make_topic(), await make_user())
+    reported = await open_item("reported", comment_id=c["id"], reasons=["flags"])
+    urgent = await open_item("urgent", comment_id=c["id"], reasons=["crisis_word"])
+    for _ in range(2):
+        await sql.execute('INSERT INTO flag (comment, "user", reason, created_at) VALUES ($1, $2, \'spam\', now())',
+                          c["id"], (await make_user()).id)
+    r = await client.post(f"/api/moderation/items/{item_id}/decision", json={"action": "spam", "reason": "ads"},
+                          headers=mod.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["closed_item_ids"] == sorted([reported, urgent])
+    assert await _details(item_id) == {"item_id": item_id, "queue": "pending",
+                                       "status": {"before": "pending", "after": "spam"},
+                                       "closed_item_ids": sorted([reported, urgent]), "flags_resolved": 2}
+    [entry] = await sql.fetch("SELECT actor_id, action, target_type, target_id, reason FROM audit_log")
+    assert tuple(entry) == (mod.id, "spam", "comment", c["id"], "ads")
+
+
+async def test_decision_details_leave_out_what_did_not_happen(client: httpx.AsyncClient) -> None:
+    mod = await make_user("moderator")
+    topic = await make_topic()
+    c, item_id = await held_comment(topic, await make_user())
+    urgent = await open_item("urgent", comment_id=c["id"], reasons=["crisis_word"])
+    r = await client.post(f"/api/moderation/items/{item_id}/decision", json={"action": "edit_approve", "body": "new"},
+                          headers=mod.headers)
+    assert r.status_code == 200, r.text
+    assert await _details(item_id) == {"item_id": item_id, "queue": "pending", "body_replaced": True,
+                                       "status": {"before": "pending", "after": "published"}}
+    r = await client.post(f"/api/moderation/items/{urgent}/decision", json={"action": "dismiss"},
+                          headers=mod.headers)
+    assert r.status_code == 200 and r.json()["closed_item_ids"] == []
+    assert await _details(urgent) == {"item_id": urgent, "queue": "urgent",
+                                      "status": {"before": "published", "after": "published"}}
+
+
+async def test_topic_decision_details(client: httpx.AsyncClient) -> None:
+    mod, author = await make_user("moderator"), await make_user()
+    topic = await make_topic(status="pending", author=author)
+    item_id = await open_item("pending", topic_id=topic["id"], reasons=["new_author"])
+    reported = await open_item("reported", topic_id=topic["id"], reasons=["flags"])
+    r = await client.post(f"/api/moderation/items/{item_id}/decision", json={"action": "reject", "reason": "no"},
+                          headers=mod.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["closed_item_ids"] == [reported] and r.json()["target_status"] == "rejected"
+    assert await _details(item_id) == {"item_id": item_id, "queue": "pending",
+                                       "status": {"before": "pending", "after": "rejected"},
+                                       "closed_item_ids": [reported]}
+    [entry] = await sql.fetch("SELECT actor_id, action, target_type, target_id, reason FROM audit_log")
+    assert tuple(entry) == (mod.id, "reject", "topic", topic["id"], "no")
