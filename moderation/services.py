@@ -1,6 +1,7 @@
 """Moderation services: flags, queues, claims, decisions, suspensions, rules, the log.
 
-Every write runs in one transaction with its audit entry (`moderation.audit.write`).
+Every write runs in one transaction with its audit entry (`moderation.audit`; a decision
+writes it in the statement that decides the item).
 Claims and decisions are settled by PostgreSQL (a conditional UPDATE for claims, a row
 lock for decisions), so racing moderators in any number of processes decide once.
 """
