@@ -1,8 +1,8 @@
 """Topic change events: one per write that changes what a topic shows.
 
-`topic_changed()` runs inside the writer's transaction: it bumps `topic.version` (the
-thread ETag and cache key) and queues a PostgreSQL NOTIFY, which PostgreSQL delivers
-only if and when the transaction commits. Every process runs one `EventListener` (a
+`topic_changed()` runs inside the writer's transaction: when it commits, `topic.version`
+(the thread ETag and cache key) is bumped and a PostgreSQL NOTIFY sent, both by a
+deferred trigger; an aborted transaction changes and sends nothing. Every process runs one `EventListener` (a
 dedicated LISTEN connection) that hands each event to in-process handlers: live
 updates (SSE) and cache invalidation. So a write through one process is seen by all.
 """
@@ -21,7 +21,7 @@ from forum import sql
 from forum.tasks import cancel_and_wait
 
 log = logging.getLogger("forum.events")
-CHANNEL = "forum_events"
+CHANNEL = "forum_events"  # also in the topic_change_apply() trigger (migration 2026-11-26T20:10)
 
 # Event kinds: `comment` = a comment became visible to the public (live updates stream it);
 # `change` = anything else that changes what the topic shows.
@@ -38,22 +38,16 @@ class TopicEvent:
 
 
 async def topic_changed(topic_id: int, *, kind: str = CHANGE, comment_id: int | None = None,
-                        count_delta: int = 0) -> int:
-    """Bump the topic's version and notify every process after commit. Returns the new version.
-    `count_delta` is added to `topic.comment_count` in the same UPDATE (one write of the row)."""
-    row = await sql.fetchrow(
-        """
-        WITH bumped AS (
-            UPDATE topic SET version = version + 1, comment_count = comment_count + $5
-             WHERE id = $1 RETURNING id, version
-        )
-        SELECT version,
-               pg_notify($4, json_build_object('t', id, 'v', version, 'e', $2::text, 'c', $3::bigint)::text)
-          FROM bumped
-        """,
-        topic_id, kind, comment_id, CHANNEL, count_delta,
-    )
-    return int(row["version"]) if row else 0
+                        count_delta: int = 0) -> None:
+    """Bump the topic's version (adding `count_delta` to `topic.comment_count` in the same
+    UPDATE) and notify every process, when the writer's transaction commits.
+
+    The change is queued in `topic_change` and applied by a deferred trigger at commit
+    (migration 2026-11-26T20:10): the topic row is locked only while the transaction
+    commits, so writers in one topic do not wait for each other's round trips. Inside
+    the transaction, the topic row still shows the old version and count."""
+    await sql.execute("INSERT INTO topic_change (topic, kind, comment, count_delta) VALUES ($1, $2, $3, $4)",
+                      topic_id, kind, comment_id, count_delta)
 
 
 Handler = Callable[[TopicEvent], Awaitable[None] | None]

@@ -54,8 +54,9 @@ async def settle(row: Mapping[str, Any], *, was_public: bool, first_publication:
     this is the comment's first publication); None: stamp it here when it is missing."""
     current = dict(row)
     now_public = is_public(current)
-    # Locks in one order for every writer: the ancestors (id order), then the topic row, last
-    # (count and version in one UPDATE): concurrent writers in one topic wait on it until the commit.
+    # Locks in one order for every writer: the ancestors (id order), then the topic row, last:
+    # its count and version are applied at commit (forum.events.topic_changed), so writers in
+    # one topic wait on it only while another commits.
     if now_public != was_public:
         await _adjust_reply_counts(current, 1 if now_public else -1)
     if first_publication is None and current["status"] == "published" and current.get("first_published_at") is None:
