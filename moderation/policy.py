@@ -231,14 +231,16 @@ async def _rate_limit(draft: Draft, trusted: bool) -> None:
     author = draft.author
     if author is not None and author.is_moderator:
         return
-    await ratelimit.hit(f"post:ip:{draft.client_ip}", PER_ADDRESS_LIMIT, PER_ADDRESS_WINDOW_S,
-                        "Too many posts from this address; please wait a little.")
+    per_address = ratelimit.Window(f"post:ip:{draft.client_ip}", PER_ADDRESS_LIMIT, PER_ADDRESS_WINDOW_S,
+                                   "Too many posts from this address; please wait a little.")
     if author is None:
-        await ratelimit.spacing(f"post:guest:{draft.client_ip}", GUEST_SPACING_S)
+        await ratelimit.check(per_address, ratelimit.Spacing(f"post:guest:{draft.client_ip}", GUEST_SPACING_S))
         return
-    await ratelimit.spacing(f"post:user:{author.id}", TRUSTED_SPACING_S if trusted else NEW_AUTHOR_SPACING_S)
-    await ratelimit.hit(f"post:user-hour:{author.id}", TRUSTED_PER_HOUR if trusted else NEW_AUTHOR_PER_HOUR,
-                        3600, "You have posted a lot in the last hour; please wait before posting again.")
+    await ratelimit.check(
+        per_address,
+        ratelimit.Spacing(f"post:user:{author.id}", TRUSTED_SPACING_S if trusted else NEW_AUTHOR_SPACING_S),
+        ratelimit.Window(f"post:user-hour:{author.id}", TRUSTED_PER_HOUR if trusted else NEW_AUTHOR_PER_HOUR,
+                         3600, "You have posted a lot in the last hour; please wait before posting again."))
 
 
 async def evaluate(draft: Draft, facts: Facts | None = None) -> Verdict:
