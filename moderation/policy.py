@@ -138,10 +138,18 @@ class AuthorStanding:
 # The author's standing, in parts of one statement: approved comments (counted up to the
 # rules' `trusted_after_approved`), and rejected/spam ones of the last REJECTION_WINDOW_DAYS
 # (comment_author_idx range). The decided count is only needed when something was rejected.
+# The ORDER BY is comment_author_idx's own order: it keeps the plan an index scan that stops
+# at the LIMIT (without it a bitmap scan read every comment of the author, on every post).
 _APPROVED = """(SELECT count(*) FROM (SELECT 1 FROM comment WHERE author = $1 AND first_published_at IS NOT NULL
+                 ORDER BY author, status, created_at
                  LIMIT (SELECT greatest(trusted_after_approved, 0) FROM moderation_rules LIMIT 1)) a)"""
-_REJECTED = f"""(SELECT count(*) FROM comment WHERE author = $1 AND status IN ('rejected', 'spam')
+# One count per status: each an index range on comment_author_idx (author, status, created_at).
+# With `status IN (...)` the planner may scan all of the author's recent comments instead,
+# filtering the status (seen: 5,700 rows read per post for a busy author).
+_REJECTED = "(" + " + ".join(
+    f"""(SELECT count(*) FROM comment WHERE author = $1 AND status = '{status}'
                  AND created_at > now() - interval '{REJECTION_WINDOW_DAYS} days')"""
+    for status in ("rejected", "spam")) + ")"
 _DECIDED = f"""SELECT count(*) FROM comment WHERE author = $1
                  AND (status IN ('rejected', 'spam') OR first_published_at IS NOT NULL)
                  AND created_at > now() - interval '{REJECTION_WINDOW_DAYS} days'"""
