@@ -121,7 +121,8 @@ _PAGE_OF_QUEUE = f"""
 # A queue page in one statement: each item with its claimer, its comment (the topic's slug and
 # title, the author, the parent's text) or its topic, the author's summary and the open flags.
 # Summaries are computed once per author (MATERIALIZED), not once per item. Per-status counts
-# come from comment_author_idx (author, status, created_at); flagged comments through a
+# come from comment_author_idx (author, status, created_at), one equality per status (an IN
+# list may be planned as a filter over all of the author's comments); flagged comments through a
 # semi-join on flag (small). One grouped join over every comment of a prolific author with a
 # flag probe per row cost a queue page far more.
 _QUEUE_PAGE_SQL = """
@@ -129,8 +130,8 @@ WITH page AS ({page}
 ), summary AS MATERIALIZED (
     SELECT u.id, u.handle, u.role, u.status, u.created_at,
            (SELECT count(*) FROM comment c WHERE c.author = u.id AND c.status = 'published') AS published_count,
-           (SELECT count(*) FROM comment c WHERE c.author = u.id AND c.status IN ('rejected', 'spam'))
-               AS rejected_count,
+           (SELECT count(*) FROM comment c WHERE c.author = u.id AND c.status = 'rejected')
+             + (SELECT count(*) FROM comment c WHERE c.author = u.id AND c.status = 'spam') AS rejected_count,
            (SELECT count(*) FROM comment c WHERE c.author = u.id
                AND EXISTS (SELECT 1 FROM flag f WHERE f.comment = c.id)) AS flagged_count
       FROM forum_user u
