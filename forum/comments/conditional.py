@@ -30,7 +30,7 @@ from forum.comments.services import SORTS
 from forum.pagination import MAX_LIMIT
 from forum.web import Answer
 
-ROUTE = "/api/topics/{slug:str}/comments"  # the route's template (the metrics label)
+ROUTE = "/api/topics/{slug}/comments"  # the route's template, as Litestar names it (the metrics label)
 _PATH = re.compile(r"^/api/topics/([^/]+)/comments$")
 _LIMIT = re.compile(r"^[1-9][0-9]{0,2}$")
 
