@@ -31,7 +31,9 @@ class AuthController(Controller):
 
     @post("/register", operation_id="register_user", status_code=HTTP_201_CREATED)
     async def register_user(self, data: JSONBody[RegisterIn], client_ip: NamedDependency[str]) -> AuthOut:
-        """Create an account (role `reader`) and sign in. Email is optional."""
+        """Create an account (role `reader`) and sign in. Email is optional. A handle that
+        reads as a staff title (coach, moderator, admin...) or as a word the forum shows
+        itself (deleted, guest...) is refused with 409, like a taken one."""
         return await services.register(data.handle, data.password, data.email, client_ip)
 
     @post("/login", operation_id="login_user", status_code=HTTP_200_OK)

@@ -19,7 +19,7 @@ import msgspec
 from email_validator import EmailNotValidError, validate_email
 
 from forum import auth, ratelimit, sql
-from forum.accounts import passwords
+from forum.accounts import passwords, reserved
 from forum.accounts.schemas import (
     AdminUserOut,
     AuthOut,
@@ -160,6 +160,8 @@ async def _insert_user(handle: str, email: str | None, password_hash: str, role:
 async def register(handle: str, password: str, email: str | None, client_ip: str) -> AuthOut:
     await ratelimit.hit(f"register:ip:{client_ip}", REGISTER_LIMIT, REGISTER_WINDOW_S,
                         "Too many registrations from this address; try again later.")
+    if reserved.reserved_handle(handle):
+        raise Conflict(reserved.RESERVED_DETAIL)
     prepared = await _prepare_user(handle, password, email, "reader")
     async with sql.transaction():
         row = await _insert_user(*prepared)
@@ -251,6 +253,10 @@ async def update_me(viewer: Viewer, patch: MePatch) -> MeOut:
     wants_password = new_password is not None
     wants_email = patch.email is not msgspec.UNSET
     new_handle = clean_handle(patch.handle) if isinstance(patch.handle, str) else None
+    # staff may take staff-like handles; nobody the words the forum shows itself
+    if new_handle is not None and (reserved.reserved_handle(new_handle) if not viewer.is_coach
+                                   else reserved.system_word(new_handle)):
+        raise Conflict(reserved.RESERVED_DETAIL)
     new_email: str | None = None
     if isinstance(patch.email, str) and patch.email.strip():
         new_email = clean_email(patch.email)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from forum.accounts.reserved import staff_like
 from forum.errors import BadRequest
 
 BODY_MAX = 10_000
@@ -29,4 +30,8 @@ def clean_line(value: str, field: str, max_len: int) -> str:
 
 
 def clean_guest_name(name: str) -> str:
-    return clean_line(name, "guest_name", GUEST_NAME_MAX)
+    text = clean_line(name, "guest_name", GUEST_NAME_MAX)
+    if staff_like(text):  # forum/accounts/reserved.py: no borrowed authority
+        raise BadRequest("guest_name: must not read as a staff title (coach, moderator, admin...); "
+                         "sign in as staff, or choose another name.")
+    return text

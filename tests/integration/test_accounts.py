@@ -295,6 +295,26 @@ async def test_patch_handle_and_notify_email(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200 and r.json()["handle"] == new.upper()
 
 
+@pytest.mark.parametrize("name", ["coach_maria", "Moderator", "adm1n", "deleted"])
+async def test_staff_titles_and_system_words_are_not_self_chosen(client: httpx.AsyncClient, name: str) -> None:
+    r = await register(client, handle=name)
+    assert r.status_code == 409 and r.json()["detail"].startswith("handle: not available"), r.text
+    reader = await make_user()
+    r = await client.patch("/api/me", headers=auth(reader), json={"handle": f"{name}"})
+    assert r.status_code == 409 and "staff title" in r.json()["detail"]
+    assert (await client.get(f"/api/users/{reader.id}")).json()["handle"] == reader.handle
+
+
+async def test_staff_may_take_staff_handles_but_not_system_words(client: httpx.AsyncClient) -> None:
+    coach = await make_user("coach")
+    r = await client.patch("/api/me", headers=auth(coach), json={"handle": f"coach_{unique('c')[-6:]}"})
+    assert r.status_code == 200 and r.json()["handle"].startswith("coach_")
+    r = await client.patch("/api/me", headers=auth(coach), json={"handle": "Guest"})
+    assert r.status_code == 409
+    user = await services.create_user_cli("Coach_Anna", PASSWORD, None, "coach")  # the organisation names its staff
+    assert user["handle"] == "Coach_Anna"
+
+
 async def test_suspended_user_cannot_rename_but_can_change_preferences(client: httpx.AsyncClient) -> None:
     acct = await make_user(status="suspended")
     r = await client.patch("/api/me", headers=auth(acct), json={"handle": handle()})

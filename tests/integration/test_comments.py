@@ -254,6 +254,9 @@ async def test_guest_needs_a_name_and_is_held(client: httpx.AsyncClient, setup: 
     g = await post(client, slug, None, "guest words", guest_name="Sam")
     assert g["status"] == "pending" and g["guest_name"] == "Sam" and g["author"] is None
     await post(client, slug, None, "x", guest_name="n" * 41, expect=400)
+    for borrowed in ("Coach Maria", "The Moderator", "admin"):  # no borrowed authority
+        r = await client.post(f"/api/topics/{slug}/comments", json={"body": "x", "guest_name": borrowed})
+        assert r.status_code == 400 and r.json()["detail"].startswith("guest_name: must not read as a staff title")
 
 
 async def test_body_rules(client: httpx.AsyncClient, setup: Any) -> None:
