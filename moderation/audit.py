@@ -1,5 +1,6 @@
-"""The audit log writer: one entry per moderation action, rule change, role change,
-suspension and lifting, in the caller's transaction. The table refuses UPDATE and DELETE.
+"""The audit log writer: one entry per moderation action (decisions, and claims and releases
+when an item changes hands), rule change, role change, suspension and lifting, in the
+caller's transaction. The table refuses UPDATE and DELETE.
 
 Never put user-written text (comment bodies, handles) or email addresses in `details`:
 the log outlives erasure. Use ids, codes and numbers.

@@ -291,31 +291,53 @@ async def _refusal(item_id: int, viewer: Viewer) -> DomainError:
                     claimed_by=row["claimed_by"])
 
 
+# A claim or a release, with its audit entry, in one statement. Only a change of hands is
+# logged: a moderator renewing a live lease of their own writes nothing new. `before` is the
+# row as this statement's snapshot saw it; the UPDATE's conditions are what decide the race
+# (re-checked against a concurrent winner's row), so a loser writes no entry either.
+_ITEM_STATE = "id, queue, status, target_type, comment, topic, claim_expires_at"
+_ITEM_DETAILS = "jsonb_build_object('queue', changed.queue, 'comment', changed.comment, 'topic', changed.topic)"
+_CLAIM_SQL = f"""
+WITH before AS (
+    SELECT claimed_by, coalesce(claim_expires_at > now(), false) AS live FROM moderation_item WHERE id = $1
+), changed AS (
+    UPDATE moderation_item
+       SET claimed_by = $2, claim_expires_at = clock_timestamp() + make_interval(mins => $3)
+     WHERE id = $1 AND status = 'open'
+       AND (claimed_by IS NULL OR claimed_by = $2 OR claim_expires_at IS NULL OR claim_expires_at <= now())
+    RETURNING {_ITEM_STATE}
+), logged AS (
+    {audit.insert_sql(f"$2, 'claim', 'moderation_item', changed.id, NULL, {_ITEM_DETAILS}")}
+      FROM changed, before WHERE NOT (before.live AND before.claimed_by IS NOT DISTINCT FROM $2)
+)
+SELECT * FROM changed
+"""
+_RELEASE_SQL = f"""
+WITH before AS (
+    SELECT claimed_by FROM moderation_item WHERE id = $1
+), changed AS (
+    UPDATE moderation_item SET claimed_by = NULL, claim_expires_at = NULL
+     WHERE id = $1 AND status = 'open'
+       AND (claimed_by IS NULL OR claimed_by = $2 OR claim_expires_at <= now())
+    RETURNING {_ITEM_STATE}
+), logged AS (
+    {audit.insert_sql(f"$2, 'release', 'moderation_item', changed.id, NULL, {_ITEM_DETAILS}")}
+      FROM changed, before WHERE before.claimed_by IS NOT NULL
+)
+SELECT * FROM changed
+"""
+
+
 async def claim(viewer: Viewer, item_id: int) -> dict[str, Any]:
     """A 5-minute lease; the conditional UPDATE lets exactly one of racing moderators win."""
-    row = await sql.fetchrow(
-        """
-        UPDATE moderation_item
-           SET claimed_by = $2, claim_expires_at = clock_timestamp() + make_interval(mins => $3)
-         WHERE id = $1 AND status = 'open'
-           AND (claimed_by IS NULL OR claimed_by = $2 OR claim_expires_at IS NULL OR claim_expires_at <= now())
-        RETURNING id, queue, status, target_type, comment, topic, claim_expires_at
-        """,
-        item_id, viewer.id, LEASE_MINUTES)
+    row = await sql.fetchrow(_CLAIM_SQL, item_id, viewer.id, LEASE_MINUTES)
     if row is None:
         raise await _refusal(item_id, viewer)
     return _state(row, viewer.public())
 
 
 async def release(viewer: Viewer, item_id: int) -> dict[str, Any]:
-    row = await sql.fetchrow(
-        """
-        UPDATE moderation_item SET claimed_by = NULL, claim_expires_at = NULL
-         WHERE id = $1 AND status = 'open'
-           AND (claimed_by IS NULL OR claimed_by = $2 OR claim_expires_at <= now())
-        RETURNING id, queue, status, target_type, comment, topic, claim_expires_at
-        """,
-        item_id, viewer.id)
+    row = await sql.fetchrow(_RELEASE_SQL, item_id, viewer.id)
     if row is None:
         raise await _refusal(item_id, viewer)
     return _state(row, None)

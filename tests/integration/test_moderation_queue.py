@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -102,6 +103,26 @@ async def test_claim_is_a_five_minute_lease_and_shows_in_the_queue(client: httpx
     assert (await claim(client, item_id, m2)).status_code == 200
 
 
+async def test_claims_and_releases_are_audited_when_an_item_changes_hands(client: httpx.AsyncClient) -> None:
+    m1, m2 = await make_user("moderator"), await make_user("moderator")
+    c, item_id = await held_comment(await make_topic(), None)
+    assert (await claim(client, item_id, m1)).status_code == 200
+    assert (await claim(client, item_id, m1)).status_code == 200  # a renewal: nothing new to log
+    assert (await claim(client, item_id, m2)).status_code == 409  # refused: nothing happened
+    assert (await client.post(f"/api/moderation/items/{item_id}/release", headers=m1.headers)).status_code == 200
+    assert (await client.post(f"/api/moderation/items/{item_id}/release", headers=m1.headers)).status_code == 200
+    assert (await claim(client, item_id, m2)).status_code == 200
+    await sql.execute("UPDATE moderation_item SET claim_expires_at = now() - interval '1 second' WHERE id = $1",
+                      item_id)
+    assert (await claim(client, item_id, m2)).status_code == 200  # its own lapsed lease, taken again
+    entries = await audit_entries(target_type="moderation_item", target_id=item_id)
+    assert [(e["action"], e["actor_id"]) for e in sorted(entries, key=lambda e: e["id"])] == [
+        ("claim", m1.id), ("release", m1.id), ("claim", m2.id), ("claim", m2.id)]
+    assert all(json.loads(e["details"]) == {"queue": "pending", "comment": c["id"], "topic": None} for e in entries)
+    r = await client.get("/api/moderation/log", headers=m1.headers, params={"action": "claim"})
+    assert r.status_code == 200 and any(e["target_id"] == item_id for e in r.json()["items"])
+
+
 async def test_expired_lease_can_be_taken_over(client: httpx.AsyncClient) -> None:
     m1, m2 = await make_user("moderator"), await make_user("moderator")
     _, item_id = await held_comment(await make_topic(), None)
@@ -121,6 +142,9 @@ async def test_many_moderators_racing_for_a_claim_get_one_winner(client: httpx.A
         _, item_id = await held_comment(topic, None)
         codes = await asyncio.gather(*(claim(client, item_id, m) for m in mods))
         assert sorted(r.status_code for r in codes) == [200] + [409] * 7
+        winner = mods[[r.status_code for r in codes].index(200)]
+        entries = await audit_entries(target_type="moderation_item", target_id=item_id)
+        assert [(e["action"], e["actor_id"]) for e in entries] == [("claim", winner.id)]  # the loser logs nothing
 
 
 async def test_racing_decisions_decide_exactly_once(client: httpx.AsyncClient) -> None:
