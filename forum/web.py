@@ -106,6 +106,7 @@ class ForumApp(Litestar):
         self.metrics_enabled = metrics_enabled
         self.shortcuts = shortcuts
         self._document_errors()
+        self._document_optional_bodies()
         self._allow = {route.path_format: ", ".join(sorted(route.methods)).encode()
                        for route in self.routes if hasattr(route, "methods")}
         # Paths whose handlers allow bigger bodies than the app-wide limit (the rules document).
@@ -118,6 +119,21 @@ class ForumApp(Litestar):
                 pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(route.path_format))
                 big_bodies.append((re.compile(f"^{pattern}$"), max(limits)))
         self._big_bodies = big_bodies
+
+    def _document_optional_bodies(self) -> None:
+        """A handler whose `data` has a default takes requests without a body: say so in the
+        schema (Litestar marks every request body required)."""
+        from litestar.handlers import HTTPRouteHandler
+
+        optional = {h.operation_id for route in self.routes for h in getattr(route, "route_handlers", ())
+                    if isinstance(h, HTTPRouteHandler) and (p := h.parsed_fn_signature.parameters.get("data"))
+                    is not None and p.has_default}
+        for item in (self.openapi_schema.paths or {}).values():
+            for method in ("post", "put", "patch", "delete"):
+                operation = getattr(item, method, None)
+                body = getattr(operation, "request_body", None)
+                if operation is not None and operation.operation_id in optional and body is not None:
+                    body.required = False
 
     def _document_errors(self) -> None:
         """Every operation documents the JSON errors this layer and forum.errors can answer,

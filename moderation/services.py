@@ -571,7 +571,8 @@ async def bulk_decide(viewer: Viewer, item_ids: list[int], action: str, reason: 
 
 async def _target_user(actor: Viewer, user_id: int) -> asyncpg.Record:
     row = await sql.fetchrow(
-        "SELECT id, role, status, suspended_until FROM forum_user WHERE id = $1 FOR UPDATE", user_id)
+        "SELECT id, role, status, suspended_until FROM forum_user WHERE id = $1::bigint FOR UPDATE",
+        user_id)  # ids are int4: the bigint comparison makes 2**40 a 404, not an overflow
     if row is None or row["status"] == "erased":
         raise NotFound("No such user.")
     if row["id"] == actor.id:
@@ -643,7 +644,7 @@ async def user_view(user_id: int) -> dict[str, Any]:
                (SELECT count(*) FROM flag f JOIN comment fc ON fc.id = f.comment WHERE fc.author = u.id)
                    AS flags_received
           FROM forum_user u LEFT JOIN comment c ON c.author = u.id
-         WHERE u.id = $1
+         WHERE u.id = $1::bigint
          GROUP BY u.id
         """,
         user_id)

@@ -91,6 +91,17 @@ async def test_moderator_view_of_a_user_has_counts_and_no_email(client: httpx.As
     assert (await client.get("/api/moderation/users/99999", headers=mod.headers)).status_code == 404
 
 
+@pytest.mark.parametrize("user_id", [2**31, 2**40, 2**63 - 1])
+async def test_user_ids_beyond_any_account_are_404(client: httpx.AsyncClient, user_id: int) -> None:
+    mod = await make_user("moderator")
+    assert (await client.get(f"/api/moderation/users/{user_id}", headers=mod.headers)).status_code == 404
+    r = await client.post(f"/api/moderation/users/{user_id}/suspend", headers=mod.headers,
+                          json={"days": 1, "reason": "test"})
+    assert r.status_code == 404 and r.json()["detail"] == "No such user."
+    r = await client.post(f"/api/moderation/users/{user_id}/unsuspend", headers=mod.headers, json={})
+    assert r.status_code == 404
+
+
 async def test_rules_read_and_replace(client: httpx.AsyncClient) -> None:
     mod, admin = await make_user("moderator"), await make_user("admin")
     rules = (await client.get("/api/moderation/rules", headers=mod.headers)).json()
