@@ -185,6 +185,41 @@ def users_create(handle: str, email: str | None, role: str, password: str | None
     click.echo(f"created {user['role']} {user['handle']!r} (id {user['id']})")
 
 
+@users.command("invite")
+@click.option("--handle", required=True, help="The account to hand back (one without a password, e.g. imported).")
+@click.option("--email", required=True, help="The person's address: the link to choose a password goes there.")
+def users_invite(handle: str, email: str) -> None:
+    """Give an account without a password an email address and a link (seven days) to choose one.
+
+    With mail configured (FORUM_SMTP_HOST) the link is mailed; otherwise it is printed here,
+    to be passed on to the person directly."""
+    from forum import sql
+    from forum.errors import DomainError
+    from forum.notifications import mail
+    from forum.notifications.passwords import invite
+
+    settings = _settings()
+
+    async def work() -> dict[str, object]:
+        mail.configure(settings)
+        user_id = await sql.fetchval("SELECT id FROM forum_user WHERE lower(handle) = lower($1)", handle)
+        if user_id is None:
+            raise click.ClickException(f"no account is called {handle!r}")
+        return await invite(None, user_id, email, hand_over_link=True)
+
+    with database(settings) as dsn:
+        _migrate(settings, dsn)
+        try:
+            invited = _run(settings, dsn, work)
+        except DomainError as exc:
+            raise click.ClickException(exc.detail) from None
+    if invited["link"] is None:
+        click.echo(f"invitation for {invited['handle']!r} mailed (the link is valid seven days)")
+    else:
+        click.echo(f"mail is not configured: give {invited['handle']!r} this link (valid seven days), "
+                   f"opened on the site's address ({settings.public_url}):\n{settings.public_url}{invited['link']}")
+
+
 @main.command()
 def demo() -> None:
     """Load a small realistic demo (article, threaded discussion, coach answer, moderation item)."""

@@ -7,13 +7,15 @@ from typing import Any
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from forum.accounts import services
 from forum.accounts.schemas import (
     AdminUserOut,
     AuthOut,
     ExportOut,
+    InviteIn,
+    InviteOut,
     LoginIn,
     MeOut,
     MePatch,
@@ -89,6 +91,17 @@ class UsersController(Controller):
                                user: NamedDependency[Viewer]) -> AdminUserOut:
         """Change a user's role (admin only); audited; applies from the next request."""
         return await services.change_role(user, user_id, data.role)
+
+    @post("/admin/users/{user_id:int}/invite", operation_id="invite_user", status_code=HTTP_202_ACCEPTED,
+          guards=[requires_admin])
+    async def invite_user(self, user_id: Id, data: JSONBody[InviteIn], user: NamedDependency[Viewer]) -> InviteOut:
+        """Hand an account without a password (brought in by an import) back to its person:
+        set its email address and mail a link, valid seven days, to choose a password.
+        409 when the account has a password, the address is taken, or mail is not configured."""
+        from forum.notifications import passwords
+
+        invited = await passwords.invite(user.id, user_id, data.email)
+        return InviteOut(id=invited["id"], handle=invited["handle"])
 
 
 ROUTES: list[Any] = [AuthController, MeController, UsersController]

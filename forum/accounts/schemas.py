@@ -76,6 +76,16 @@ class RoleChangeIn(msgspec.Struct):
     role: Annotated[str, msgspec.Meta(max_length=32)]
 
 
+class InviteIn(msgspec.Struct, forbid_unknown_fields=True):
+    email: Annotated[str, msgspec.Meta(max_length=254)]
+
+
+class InviteOut(msgspec.Struct):
+    """The invited account; the link went to its new address, never to the admin."""
+    id: int
+    handle: str | None
+
+
 class AdminUserOut(msgspec.Struct):
     """What an admin sees after a role change (admin-only view)."""
 

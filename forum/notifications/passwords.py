@@ -3,19 +3,26 @@
 The request answers the same whether or not the account exists; only an account with an
 email address, on a site with mail configured, gets a link. Confirming sets the new
 password and revokes every session of the account.
+
+Invitations hand an account without a password (one brought in by `forum import json`:
+exports never carry emails or password hashes) back to its person: an admin gives it an
+email address, and the person gets the same kind of link, valid seven days, to choose a
+password (`invite`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
 from forum import ratelimit, sql
 from forum.accounts import passwords
-from forum.errors import BadRequest
+from forum.errors import BadRequest, Conflict, NotFound
 from forum.notifications import mail
 
 TOKEN_TTL_S = 3600
+INVITE_TTL_S = 7 * 24 * 3600
 
 
 def hash_reset_token(token: str) -> str:
@@ -43,12 +50,7 @@ async def request_reset(login: str, client_ip: str) -> None:
         )
         if user_id is None:
             return
-        token = secrets.token_urlsafe(32)
-        await sql.execute(
-            'INSERT INTO password_reset ("user", token_hash, created_at, expires_at)'
-            " VALUES ($1, $2, now(), now() + $3 * interval '1 second')",
-            user_id, hash_reset_token(token), TOKEN_TTL_S,
-        )
+        token = await _new_link(user_id, TOKEN_TTL_S)
         site, url = mail.site_and_url()
         subject = f"Reset your password on {site}"
         body = (
@@ -88,3 +90,54 @@ async def confirm_reset(token: str, password: str) -> int:
             'UPDATE password_reset SET used_at = now() WHERE "user" = $1 AND used_at IS NULL', owner["id"])
         await sql.execute('DELETE FROM user_session WHERE "user" = $1', owner["id"])
     return int(owner["id"])
+
+
+async def _new_link(user_id: int, ttl_s: int, *, replace: bool = False) -> str:
+    """A fresh single-use token for the account; `replace`: its older unused ones die (a new
+    invitation replaces the last; reset requests leave earlier links working until one is used)."""
+    if replace:
+        await sql.execute('UPDATE password_reset SET used_at = now() WHERE "user" = $1 AND used_at IS NULL',
+                          user_id)
+    token = secrets.token_urlsafe(32)
+    await sql.execute(
+        'INSERT INTO password_reset ("user", token_hash, created_at, expires_at)'
+        " VALUES ($1, $2, now(), now() + $3 * interval '1 second')",
+        user_id, hash_reset_token(token), ttl_s,
+    )
+    return token
+
+
+async def invite(actor_id: int | None, user_id: int, email: str, *, hand_over_link: bool = False) -> dict[str, Any]:
+    """Give an account without a password `email` and a link to choose one (seven days).
+
+    The link is mailed when mail is configured. Otherwise, with `hand_over_link` (the server
+    operator at the command line), it is returned to be passed on in person; without it
+    (the admin API), the invitation is refused: an admin must not hold a way into another
+    person's account. Audited, without the address. 404 unknown or erased, 409 when the
+    account has a password (its owner resets it) or the address belongs to another account."""
+    from forum.accounts.services import clean_email
+    from moderation import audit
+
+    email = clean_email(email)
+    if not mail.enabled() and not hand_over_link:
+        raise Conflict("Mail is not configured on this server: run `forum users invite` there instead.")
+    async with sql.transaction():
+        row = await sql.fetchrow(
+            "SELECT id, handle, status, password_hash FROM forum_user WHERE id = $1::bigint FOR UPDATE", user_id)
+        if row is None or row["status"] == "erased":
+            raise NotFound("No such user.")
+        if row["password_hash"] is not None:
+            raise Conflict("This account has a password: its owner can reset it from the sign-in page.")
+        if await sql.fetchval("SELECT 1 FROM forum_user WHERE email = $1 AND id <> $2", email, user_id):
+            raise Conflict("email: already in use by another account.")
+        await sql.execute("UPDATE forum_user SET email = $2 WHERE id = $1", user_id, email)
+        token = await _new_link(user_id, INVITE_TTL_S, replace=True)
+        await audit.write(actor_id, "invite", "user", user_id, None, {"valid_days": INVITE_TTL_S // 86400})
+        if mail.enabled():
+            site, url = mail.site_and_url()
+            await mail.enqueue(user_id, "invitation", f"Your account on {site}", (
+                f"Hello,\n\nAn account on {site} was kept for you under the name {row['handle']}.\n"
+                f"To choose its password and sign in, open this link within seven days:\n{url}/reset?token={token}\n\n"
+                "If you do not know what this is about, ignore this email.\n"))
+            return {"id": row["id"], "handle": row["handle"], "link": None}
+    return {"id": row["id"], "handle": row["handle"], "link": f"/reset?token={token}"}

@@ -26,7 +26,7 @@ class EmailOutbox(Table, tablename="email_outbox"):
     id = BigSerial(primary_key=True)
     notification = ForeignKey(Notification, null=True, unique=True, on_delete=OnDelete.cascade)
     user = ForeignKey(User, on_delete=OnDelete.cascade)  # the address is read at send time
-    kind = Varchar(length=32)  # notification | password_reset
+    kind = Varchar(length=32)  # notification | password_reset | invitation
     subject = Text()
     body = Text()
     attempts = Integer(default=0)

@@ -53,6 +53,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/me/notifications/read"): USERS,
     ("GET", "/api/users/{user_id}"): ALL,
     ("PATCH", "/api/admin/users/{user_id}"): frozenset({ADMIN}),
+    ("POST", "/api/admin/users/{user_id}/invite"): frozenset({ADMIN}),
     ("GET", "/api/admin/export"): frozenset({ADMIN}),
     # topics (the article belongs to a coach who is none of the personas)
     ("GET", "/api/topics"): ALL,
@@ -168,6 +169,7 @@ def request_for(method: str, path: str, w: World, persona: str, login_handle: st
         ("PATCH", "/api/me"): {"handle": f"m_{u}"},
         ("POST", "/api/me/notifications/read"): {"all": True},
         ("PATCH", "/api/admin/users/{user_id}"): {"role": "coach"},
+        ("POST", "/api/admin/users/{user_id}/invite"): {"email": f"m{u}@example.org"},
         ("POST", "/api/topics"): {"kind": "discussion", "title": f"A discussion {u}", "body": f"Body {u}"},
         ("PATCH", "/api/topics/{slug}"): {"title": f"Retitled {u}"},
         ("POST", "/api/topics/{slug}/comments"): {"body": f"a comment {u}"},
