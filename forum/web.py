@@ -19,13 +19,14 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol
 
 from litestar import Litestar
 from litestar.enums import ScopeType
+from litestar.handlers import HTTPRouteHandler
 from litestar.types import HTTPScope, Message, Receive, Scope, Send
 
 from forum import metrics
@@ -120,14 +121,17 @@ class ForumApp(Litestar):
                 big_bodies.append((re.compile(f"^{pattern}$"), max(limits)))
         self._big_bodies = big_bodies
 
+    def _http_handlers(self) -> Iterator[HTTPRouteHandler]:
+        for route in self.routes:
+            for handler in getattr(route, "route_handlers", ()):
+                if isinstance(handler, HTTPRouteHandler):
+                    yield handler
+
     def _document_optional_bodies(self) -> None:
         """A handler whose `data` has a default takes requests without a body: say so in the
         schema (Litestar marks every request body required)."""
-        from litestar.handlers import HTTPRouteHandler
-
-        optional = {h.operation_id for route in self.routes for h in getattr(route, "route_handlers", ())
-                    if isinstance(h, HTTPRouteHandler) and (p := h.parsed_fn_signature.parameters.get("data"))
-                    is not None and p.has_default}
+        optional = {h.operation_id for h in self._http_handlers()
+                    if (p := h.parsed_fn_signature.parameters.get("data")) is not None and p.has_default}
         for item in (self.openapi_schema.paths or {}).values():
             for method in ("post", "put", "patch", "delete"):
                 operation = getattr(item, method, None)
@@ -138,20 +142,18 @@ class ForumApp(Litestar):
     def _document_errors(self) -> None:
         """Every operation documents the JSON errors this layer and forum.errors can answer,
         so clients (and schemathesis) know them; handlers may document more precisely."""
-        from litestar.handlers import HTTPRouteHandler
         from litestar.openapi.datastructures import ResponseSpec
 
         from forum.errors import ERROR_STATUSES, ErrorBody
 
-        for route in self.routes:
-            for handler in getattr(route, "route_handlers", ()):
-                if not isinstance(handler, HTTPRouteHandler) or not handler.include_in_schema:
-                    continue
-                responses = dict(handler.responses or {})
-                for status, description in ERROR_STATUSES.items():
-                    responses.setdefault(status, ResponseSpec(data_container=ErrorBody, description=description,
-                                                              generate_examples=False))
-                handler.responses = responses
+        for handler in self._http_handlers():
+            if not handler.include_in_schema:
+                continue
+            responses = dict(handler.responses or {})
+            for status, description in ERROR_STATUSES.items():
+                responses.setdefault(status, ResponseSpec(data_container=ErrorBody, description=description,
+                                                          generate_examples=False))
+            handler.responses = responses
 
     def _client_ip(self, scope: Scope) -> str:
         client = scope.get("client")
@@ -242,7 +244,6 @@ class ForumApp(Litestar):
                     "event": "request", "request_id": request_id, "method": scope["method"],
                     "route": route, "status": status, "ms": round(elapsed * 1000, 2),
                 }))
-
 
     async def _shortcut(self, scope: HTTPScope, send: Send) -> bool:
         """Whether a shortcut answered the request (sent through `send`)."""

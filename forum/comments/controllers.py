@@ -45,7 +45,7 @@ class ThreadController(Controller):
                                   cursor: Cursor = None, if_none_match: IfNoneMatch = None) -> Response[CommentPage]:
         """The thread: top-level comments paged in the chosen order, each with up to 100
         descendants nested in `replies` (depth first, oldest first) and `more_replies`."""
-        services.page_position(sort, cursor)  # a bad sort or cursor is a 400, conditional or not (RFC 9110 13.2.1)
+        position = services.page_position(sort, cursor)  # a 400 for a bad one, conditional or not (RFC 9110 13.2.1)
         # Both statements below are shared by the requests for the same thread waiting at the
         # same moment, each answer read after its request arrived (forum/coalesce.py).
         reads = shared_reads(request.app)
@@ -77,7 +77,7 @@ class ThreadController(Controller):
             body = entry.body
         else:
             page = await services.thread_page(topic["id"], topic["slug"], viewer, sort=sort, limit=limit,
-                                              cursor=cursor)
+                                              position=position)
             # the dicts are built in CommentRead's field order: encoding them gives the same bytes
             body = msgspec.json.encode(page)
             if pages is not None:

@@ -16,10 +16,8 @@ def page_cache(app: Any) -> PageCache | None:
 
 
 def shared_reads(app: Any) -> SharedReads:
-    """The app's shared reads (create_app makes them; an app built otherwise gets its own)."""
-    reads: SharedReads | None = getattr(app.state, "shared_reads", None)
-    if reads is None:
-        reads = app.state.shared_reads = SharedReads()
+    """The app's shared reads (made by create_app, which gives them to the 304 shortcut too)."""
+    reads: SharedReads = app.state.shared_reads
     return reads
 
 

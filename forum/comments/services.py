@@ -164,8 +164,10 @@ def page_position(sort: str, cursor: str | None) -> dict[str, Any] | None:
 
 
 async def thread_page(topic_id: int, topic_slug: str, viewer: Viewer | None, *, sort: str, limit: int,
-                      cursor: str | None) -> dict[str, Any]:
-    position = page_position(sort, cursor)
+                      position: dict[str, Any] | None) -> dict[str, Any]:
+    """One page of the thread; `sort` and `position` as `page_position` checked and decoded them."""
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}: check it with page_position first")
     order, after = _root_order(sort)
     args: list[Any] = [*viewer_args(viewer), topic_id]
     where = f"c.topic = $4 AND c.parent IS NULL AND {VISIBLE}"

@@ -68,7 +68,7 @@ async def test_encoded_dicts_equal_the_schema_encoding(client: httpx.AsyncClient
     root = await post(client, slug, author)
     await post(client, slug, author, parent_id=root["id"], body="*reply* with [a link](https://example.org)")
     topic_id = await sql.fetchval("SELECT id FROM topic WHERE slug = $1", slug)
-    page = await services.thread_page(topic_id, slug, None, sort="oldest", limit=20, cursor=None)
+    page = await services.thread_page(topic_id, slug, None, sort="oldest", limit=20, position=None)
     assert msgspec.json.encode(page) == msgspec.json.encode(msgspec.convert(page, CommentPage))
 
 
