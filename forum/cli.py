@@ -193,7 +193,7 @@ def users_invite(handle: str, email: str) -> None:
 
     With mail configured (FORUM_SMTP_HOST) the link is mailed; otherwise it is printed here,
     to be passed on to the person directly."""
-    from forum import sql
+    from forum.accounts.services import user_id_by_handle
     from forum.errors import DomainError
     from forum.notifications import mail
     from forum.notifications.passwords import invite
@@ -202,7 +202,7 @@ def users_invite(handle: str, email: str) -> None:
 
     async def work() -> dict[str, object]:
         mail.configure(settings)
-        user_id = await sql.fetchval("SELECT id FROM forum_user WHERE lower(handle) = lower($1)", handle)
+        user_id = await user_id_by_handle(handle)
         if user_id is None:
             raise click.ClickException(f"no account is called {handle!r}")
         return await invite(None, user_id, email, hand_over_link=True)

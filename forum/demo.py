@@ -13,6 +13,7 @@ import secrets
 from typing import Any
 
 from forum import sql
+from forum.accounts.services import user_id_by_handle
 from forum.comments import tree, visibility
 from forum.markup import render_markdown
 from moderation import policy
@@ -79,7 +80,7 @@ USERS = {
 
 
 async def _user(handle: str, role: str) -> int:
-    existing = await sql.fetchval("SELECT id FROM forum_user WHERE lower(handle) = lower($1)", handle)
+    existing = await user_id_by_handle(handle)
     if existing is not None:
         return int(existing)
     from forum.accounts.passwords import hash_password

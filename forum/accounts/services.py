@@ -94,7 +94,13 @@ async def _handle_taken(handle: str, except_user: int | None = None) -> bool:
         handle, except_user))
 
 
-async def _email_taken(email: str, except_user: int | None = None) -> bool:
+async def user_id_by_handle(handle: str) -> int | None:
+    """The account that has this handle (case-insensitive), erased or not."""
+    found: int | None = await sql.fetchval("SELECT id FROM forum_user WHERE lower(handle) = lower($1)", handle)
+    return found
+
+
+async def email_taken(email: str, except_user: int | None = None) -> bool:
     return bool(await sql.fetchval(
         "SELECT EXISTS (SELECT 1 FROM forum_user WHERE email = $1 AND id IS DISTINCT FROM $2)",
         email, except_user))
@@ -138,7 +144,7 @@ async def _prepare_user(handle: str, password: str, email: str | None, role: str
     # Cheap checks first, so a taken handle costs no hashing; the unique indexes decide races.
     if await _handle_taken(handle):
         raise Conflict("handle: already taken; choose another.")
-    if clean is not None and await _email_taken(clean):
+    if clean is not None and await email_taken(clean):
         raise Conflict("email: already in use by another account.")
     return handle, clean, await passwords.hash_password(password), role
 
@@ -280,7 +286,7 @@ async def update_me(viewer: Viewer, patch: MePatch) -> MeOut:
                     raise Conflict("handle: already taken; choose another.")
                 await sql.execute("UPDATE forum_user SET handle = $2 WHERE id = $1", viewer.id, new_handle)
             if wants_email and new_email != row["email"]:
-                if new_email is not None and await _email_taken(new_email, except_user=viewer.id):
+                if new_email is not None and await email_taken(new_email, except_user=viewer.id):
                     raise Conflict("email: already in use by another account.")
                 await sql.execute("UPDATE forum_user SET email = $2 WHERE id = $1", viewer.id, new_email)
                 # a reset link mailed to the old address must not outlive the change

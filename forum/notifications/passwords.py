@@ -115,7 +115,7 @@ async def invite(actor_id: int | None, user_id: int, email: str, *, hand_over_li
     (the admin API), the invitation is refused: an admin must not hold a way into another
     person's account. Audited, without the address. 404 unknown or erased, 409 when the
     account has a password (its owner resets it) or the address belongs to another account."""
-    from forum.accounts.services import clean_email
+    from forum.accounts.services import clean_email, email_taken
     from moderation import audit
 
     email = clean_email(email)
@@ -128,7 +128,7 @@ async def invite(actor_id: int | None, user_id: int, email: str, *, hand_over_li
             raise NotFound("No such user.")
         if row["password_hash"] is not None:
             raise Conflict("This account has a password: its owner can reset it from the sign-in page.")
-        if await sql.fetchval("SELECT 1 FROM forum_user WHERE email = $1 AND id <> $2", email, user_id):
+        if await email_taken(email, except_user=user_id):
             raise Conflict("email: already in use by another account.")
         await sql.execute("UPDATE forum_user SET email = $2 WHERE id = $1", user_id, email)
         token = await _new_link(user_id, INVITE_TTL_S, replace=True)

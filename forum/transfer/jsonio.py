@@ -20,6 +20,7 @@ from typing import Any, Literal
 import msgspec
 
 from forum import sql
+from forum.accounts.services import user_id_by_handle
 from forum.comments.tree import PathTooDeep, child_path
 from forum.db import engine
 from forum.errors import BadRequest, NotFound
@@ -315,7 +316,7 @@ async def _import_users(rows: list[ExportUser]) -> tuple[dict[int, int], int]:
     for u in rows:
         existing = None
         if u.handle:
-            existing = await sql.fetchval("SELECT id FROM forum_user WHERE lower(handle) = lower($1)", u.handle)
+            existing = await user_id_by_handle(u.handle)
         if existing is not None:
             mapping[u.id] = existing
             matched += 1
