@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import httpx
@@ -21,21 +23,28 @@ async def version_and_count(topic_id: int) -> tuple[int, int]:
     return row["version"], row["comment_count"]
 
 
-async def test_applied_at_commit_with_its_notify(client: httpx.AsyncClient, database_url: str) -> None:
-    topic = await make_topic()
-    before = await version_and_count(topic["id"])
+@asynccontextmanager
+async def notifications(database_url: str) -> AsyncIterator[asyncio.Queue[str]]:
+    """The payloads sent on the events channel while the block runs, from a connection of its own."""
     listener = await asyncpg.connect(database_url)
     received: asyncio.Queue[str] = asyncio.Queue()
     await listener.add_listener(events.CHANNEL, lambda *args: received.put_nowait(args[-1]))
     try:
+        yield received
+    finally:
+        await listener.close()
+
+
+async def test_applied_at_commit_with_its_notify(client: httpx.AsyncClient, database_url: str) -> None:
+    topic = await make_topic()
+    before = await version_and_count(topic["id"])
+    async with notifications(database_url) as received:
         async with sql.transaction():
             await events.topic_changed(topic["id"], kind=events.COMMENT, comment_id=77, count_delta=1)
             await events.topic_changed(topic["id"])
             assert await version_and_count(topic["id"]) == before  # not yet: at commit
         assert await version_and_count(topic["id"]) == (before[0] + 2, before[1] + 1)
         payloads = [json.loads(await asyncio.wait_for(received.get(), 5)) for _ in range(2)]
-    finally:
-        await listener.close()
     assert payloads == [
         {"t": topic["id"], "v": before[0] + 1, "e": "comment", "c": 77},
         {"t": topic["id"], "v": before[0] + 2, "e": "change", "c": None},
@@ -46,18 +55,13 @@ async def test_applied_at_commit_with_its_notify(client: httpx.AsyncClient, data
 async def test_an_aborted_transaction_changes_and_sends_nothing(client: httpx.AsyncClient, database_url: str) -> None:
     topic = await make_topic()
     before = await version_and_count(topic["id"])
-    listener = await asyncpg.connect(database_url)
-    received: asyncio.Queue[str] = asyncio.Queue()
-    await listener.add_listener(events.CHANNEL, lambda *args: received.put_nowait(args[-1]))
-    try:
+    async with notifications(database_url) as received:
         with pytest.raises(RuntimeError):
             async with sql.transaction():
                 await events.topic_changed(topic["id"], count_delta=1)
                 raise RuntimeError("the writer fails after queueing the change")
         await asyncio.sleep(0.2)
         assert received.empty()
-    finally:
-        await listener.close()
     assert await version_and_count(topic["id"]) == before
     assert await sql.fetchval("SELECT count(*) FROM topic_change") == 0
 
