@@ -69,18 +69,18 @@ async def check(*limits: Window | Spacing) -> None:
     ctes: list[str] = []
     args: list[Any] = []
     judges: list[tuple[Window | Spacing, float, int]] = []  # (limit, bound, window start)
-    for i, limit in enumerate(limits):
-        n = len(args)
+    for limit in limits:
+        n, name = len(args), f"l{len(ctes)}"
         if isinstance(limit, Window):
             start = int(now // limit.window_s * limit.window_s)
-            ctes.append(f"l{i} AS ({_WINDOW.format(a=n + 1, b=n + 2)})")
+            ctes.append(f"{name} AS ({_WINDOW.format(a=n + 1, b=n + 2)})")
             args += [limit.key[:200], start]
             judges.append((limit, max(1, math.floor(limit.limit * _factor)), start))
         else:
             interval = limit.min_interval_s / _factor
             if interval < 0.001:
                 continue
-            ctes.append(f"l{i} AS ({_SPACING.format(a=n + 1, b=n + 2, c=n + 3)})")
+            ctes.append(f"{name} AS ({_SPACING.format(a=n + 1, b=n + 2, c=n + 3)})")
             args += [limit.key[:200], now, interval]
             judges.append((limit, interval, 0))
     if not ctes:
@@ -88,13 +88,11 @@ async def check(*limits: Window | Spacing) -> None:
     keys = [limit.key for limit, _, _ in judges]
     if len(set(keys)) != len(keys):  # one statement may not upsert a row twice
         raise ValueError("rate limits counted together need distinct keys")
-    names = [c.split(" ", 1)[0] for c in ctes]
     row = await sql.fetchrow(f"WITH {', '.join(ctes)} SELECT "
-                             + ", ".join(f"(SELECT value FROM {name}) AS {name}" for name in names), *args)
+                             + ", ".join(f"(SELECT value FROM l{k})" for k in range(len(ctes))), *args)
     if row is None:
         raise RuntimeError("unexpected: no row")
-    for name, (limit, bound, start) in zip(names, judges, strict=True):
-        value = row[name]
+    for value, (limit, bound, start) in zip(row, judges, strict=True):  # l0, l1, ... in the order given
         if isinstance(limit, Window):
             if value > bound:
                 raise RateLimited(limit.detail, retry_after=math.ceil(start + limit.window_s - now))
