@@ -1,6 +1,6 @@
 """Run the sanitizer over the shared XSS corpora and report what a browser would see.
 
-    python tests/xss_corpus_check.py [folder]     # default ../shared/xss beside the repo
+    python tests/xss_corpus_check.py [folder]     # default tests/data/xss
 
 Each payload goes through `render_markdown` (the comment path) and `sanitize_html` (the
 import path); the output is re-parsed with html5lib and checked: no dangerous elements,
@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:
 
 from forum.markup import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_markdown, sanitize_html  # noqa: E402
 
-DEFAULT_DIR = ROOT.parent / "shared" / "xss"
+DEFAULT_DIR = ROOT / "tests" / "data" / "xss"
 FORBIDDEN = {"script", "style", "iframe", "object", "embed", "svg", "math", "form", "base", "meta", "link",
              "frame", "frameset", "applet", "template", "noscript", "portal"}
 SAFE_SCHEMES = {"http", "https", "mailto"}

@@ -2,7 +2,7 @@
 
 Every method+path the app serves (except /schema*) is sent as each persona, and the
 outcome (allowed, or refused with 401/403/404) is compared with ONE explicit table,
-EXPECTED, written from the contract (../shared/api.md). A route missing from the table,
+EXPECTED, written from the contract (docs/api.md). A route missing from the table,
 or a table entry for a route that no longer exists, fails the test.
 
 Personas act on objects owned by OWNER (a reader): their comment, their private
