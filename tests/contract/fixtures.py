@@ -66,7 +66,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from forumtest import (  # noqa: E402
+from forumtest import (
     BASE_URL,
     RUN_STATS,
     XSS_STATS,

@@ -6,6 +6,7 @@ docs/api.md (the API reference); the issues add the precise rules.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -15,9 +16,10 @@ import threading
 import time
 import unicodedata
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import html5lib
 import httpx
@@ -146,7 +148,7 @@ def _retry_after_seconds(r: httpx.Response) -> float | None:
             from email.utils import parsedate_to_datetime
 
             when = parsedate_to_datetime(value)
-            return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+            return max(0.0, (when - datetime.now(UTC)).total_seconds())
         except Exception:
             return None
 
@@ -210,10 +212,8 @@ def raw_request(method: str, target: str, *, headers: dict | None = None, body: 
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
     data = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
     with socket.create_connection((host, port), timeout=timeout) as sock:
-        try:
+        with contextlib.suppress(OSError):  # the server may answer and close before reading everything
             sock.sendall(data)
-        except OSError:
-            pass  # the server may answer and close before reading everything
         chunks = []
         try:
             while True:
@@ -365,7 +365,7 @@ class RulesGuard:
     """Changes the global moderation rules (PUT /api/moderation/rules as admin) and puts
     the original back afterwards. Changes stack: each call applies on top of the last."""
 
-    def __init__(self, forum: "Forum"):
+    def __init__(self, forum: Forum):
         self.forum = forum
         self.original: dict | None = None
         self.current: dict | None = None
@@ -591,7 +591,7 @@ class Forum:
                 RUN_STATS["trusted_by_approval" if approvals else "trusted_already"] += 1
                 return acct
             why = f"after {needed} approvals a new comment was still {probe.get('status')!r}"
-        except Exception as exc:  # noqa: BLE001 - any failure of the approval path
+        except Exception as exc:
             why = f"approval path failed: {type(exc).__name__}: {str(exc)[:300]}"
         guard(trusted_after_approved=0, premoderate_all=False)
         probe = self.post_comment(slug, f"trust probe {uid()}", acct.token)
@@ -757,7 +757,7 @@ class SSEListener:
         self._client = httpx.Client(base_url=base_url, timeout=httpx.Timeout(TIMEOUT, read=read_timeout))
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def start(self, settle: float = 1.0) -> "SSEListener":
+    def start(self, settle: float = 1.0) -> SSEListener:
         self._thread.start()
         self.ready.wait(TIMEOUT)
         time.sleep(settle)  # let the server subscribe before anything is posted
@@ -802,7 +802,7 @@ class SSEListener:
                         event = value
                     elif field == "data":
                         data.append(value)
-        except BaseException as exc:  # noqa: BLE001 - reported to the test
+        except BaseException as exc:
             if not self._stop:
                 self.error = exc
         finally:
@@ -813,11 +813,9 @@ class SSEListener:
         with self._cond:
             while True:
                 for ev in self.events:
-                    try:
+                    with contextlib.suppress(Exception):  # a predicate that fails on one event skips it
                         if pred(ev):
                             return ev
-                    except Exception:
-                        pass
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return None
@@ -825,15 +823,11 @@ class SSEListener:
 
     def close(self) -> None:
         self._stop = True
-        try:
+        with contextlib.suppress(Exception):
             if self._response is not None:
                 self._response.close()
-        except Exception:
-            pass
-        try:
+        with contextlib.suppress(Exception):
             self._client.close()
-        except Exception:
-            pass
         self._thread.join(2)
 
 

@@ -13,7 +13,6 @@ import unicodedata
 from pathlib import Path
 
 import html5lib
-import pytest
 
 from forum import sql
 from forum.markup import sanitize_html
