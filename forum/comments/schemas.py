@@ -50,6 +50,10 @@ class CommentRead(msgspec.Struct, omit_defaults=True):
     replies: list[CommentRead]  # always present (empty outside thread reads)
     more_replies: int | None = None  # descendants left out of a thread page (see /replies)
     support: str | None = None  # the crisis message, on the POST response only
+    # signed-in viewers only (absent for anonymous readers): 1 when the viewer voted it helpful, else null
+    my_vote: int | msgspec.UnsetType | None = msgspec.UNSET
+    # on the viewer's own comments while the edit window is open: when it closes (RFC 3339)
+    editable_until: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class CommentPage(msgspec.Struct):
