@@ -13,10 +13,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from forum import sql
 from forum.auth import Viewer, requires_active_if_signed_in, requires_active_user
-from forum.comments import cache, idempotency, posting, services
+from forum.comments import cache, context, idempotency, posting, services
 from forum.comments import viewer as viewer_marks
 from forum.comments.lifecycle import page_cache, shared_reads
 from forum.comments.schemas import (
+    CommentContext,
     CommentCreate,
     CommentEdit,
     CommentPage,
@@ -133,6 +134,13 @@ class CommentController(Controller):
         page = await services.replies_page(comment_id, viewer, limit=limit, cursor=cursor)
         await viewer_marks.annotate(page["items"], viewer)
         return msgspec.convert(page, CommentPage)
+
+    @get("/{comment_id:int}/context", operation_id="get_comment_context")
+    async def get_comment_context(self, viewer: NamedDependency[Viewer | None], comment_id: FromPath[Id],
+                                  sort: Sort = "oldest", limit: Limit = DEFAULT_LIMIT) -> CommentContext:
+        """For deep links: the ancestors (root first) and the thread page (cursor) that carries the root."""
+        found = await context.comment_context(comment_id, viewer, sort=sort, limit=limit)
+        return msgspec.convert(found, CommentContext)
 
     @patch("/{comment_id:int}", operation_id="edit_comment", guards=[requires_active_user])
     async def edit_comment(self, user: NamedDependency[Viewer], comment_id: FromPath[Id],

@@ -77,3 +77,21 @@ class RevisionPage(msgspec.Struct):
 
 class Score(msgspec.Struct):
     score: int
+
+
+class Ancestor(msgspec.Struct):
+    id: int
+    parent_id: int | None
+    depth: int
+
+
+class CommentContext(msgspec.Struct):
+    comment_id: int
+    topic_slug: str
+    root_id: int
+    ancestors: list[Ancestor]  # root first, down to the comment's parent; empty for a root
+    sort: str
+    limit: int
+    page: int  # 0-based page of the thread (this sort and limit) that carries the root
+    cursor: str | None  # the `cursor` of that page; null for the first page
+    replies_cursor: str | None  # when the comment is past the root's first 100 descendants: /replies cursor

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, get, patch, post
 from litestar.di import NamedDependency
-from litestar.enums import MediaType
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_304_NOT_MODIFIED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from forum import sql
 from forum.auth import Viewer, requires_active_user
 from forum.pagination import DEFAULT_LIMIT, Cursor, Limit
+from forum.publiccache import public_json
 from forum.topics import services
 from forum.topics.schemas import (
     CommentCounts,
@@ -73,15 +72,6 @@ class TopicController(Controller):
         return msgspec.convert(topic, TopicRead)
 
 
-def _counts_response(counts: dict[str, int], if_none_match: str | None) -> Response[Any]:
-    body = msgspec.json.encode(CommentCounts(counts))
-    etag = f'"c{hashlib.sha256(body).hexdigest()[:24]}"'
-    headers = {"ETag": etag, "Cache-Control": f"public, max-age={COUNTS_MAX_AGE_S}"}
-    if if_none_match and etag in {t.strip().removeprefix("W/") for t in if_none_match.split(",")}:
-        return Response(content=b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
-    return Response(content=body, media_type=MediaType.JSON, headers=headers)
-
-
 class CountsController(Controller):
     """Comment counts of many topics in one request (listing pages: count.js)."""
 
@@ -92,13 +82,15 @@ class CountsController(Controller):
     async def get_comment_counts(self, topic: TopicRefs,
                                  if_none_match: IfNoneMatch = None) -> Response[CommentCounts]:
         """`?topic=slug-or-url&topic=...`: public comment counts, 0 for unknown topics; cacheable (ETag)."""
-        return _counts_response(await services.comment_counts(topic), if_none_match)
+        return public_json(CommentCounts(await services.comment_counts(topic)), max_age_s=COUNTS_MAX_AGE_S,
+                           if_none_match=if_none_match)
 
     @post("/", operation_id="post_comment_counts", status_code=HTTP_200_OK)
     async def post_comment_counts(self, data: JSONBody[CountsRequest],
                                   if_none_match: IfNoneMatch = None) -> Response[CommentCounts]:
         """`{"topics": [...]}`: the same answer as the GET form, for lists too long for a URL."""
-        return _counts_response(await services.comment_counts(data.topics), if_none_match)
+        return public_json(CommentCounts(await services.comment_counts(data.topics)), max_age_s=COUNTS_MAX_AGE_S,
+                           if_none_match=if_none_match)
 
 
 ROUTES: list[Any] = [TopicController, CountsController]
