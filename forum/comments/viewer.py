@@ -10,7 +10,7 @@ the topic's version, so the viewer's thread ETag changes with `my_vote`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from forum import sql
@@ -46,7 +46,7 @@ async def annotate(items: Iterable[dict[str, Any]], viewer: Viewer | None) -> No
     own = [c for c in comments if c["author"] is not None and c["author"]["id"] == viewer.id
            and c["status"] != "deleted"]
     window = (await policy.current_rules()).edit_window_minutes if own and not viewer.is_suspended else None
-    now = datetime.now().astimezone()
+    now = datetime.now(UTC)
     for c in comments:
         c["my_vote"] = 1 if c["id"] in voted else None
     if window is None:
