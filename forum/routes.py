@@ -20,6 +20,7 @@ DOMAINS = (
     "forum.live",
     "forum.search",
     "forum.transfer",
+    "forum.site",
     "moderation",
 )
 

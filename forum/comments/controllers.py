@@ -13,9 +13,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from forum import sql
 from forum.auth import Viewer, requires_active_if_signed_in, requires_active_user
-from forum.comments import cache, idempotency, posting, services
+from forum.comments import cache, context, idempotency, posting, services
+from forum.comments import viewer as viewer_marks
 from forum.comments.lifecycle import page_cache, shared_reads
 from forum.comments.schemas import (
+    CommentContext,
     CommentCreate,
     CommentEdit,
     CommentPage,
@@ -78,6 +80,7 @@ class ThreadController(Controller):
         else:
             page = await services.thread_page(topic["id"], topic["slug"], viewer, sort=sort, limit=limit,
                                               position=position)
+            await viewer_marks.annotate(page["items"], viewer)  # signed in only: never in a cached page
             # the dicts are built in CommentRead's field order: encoding them gives the same bytes
             body = msgspec.json.encode(page)
             if pages is not None:
@@ -105,6 +108,7 @@ class ThreadController(Controller):
                     return Response(content=_read(replay.response), status_code=replay.status_code,
                                     headers={"Idempotent-Replayed": "true"})
             result = await posting.create_comment(slug, draft, viewer, client_ip)
+            await viewer_marks.annotate([result], viewer)
             if key is not None and scope is not None:
                 await idempotency.store(scope, key, HTTP_201_CREATED, result)
         return Response(content=_read(result), status_code=HTTP_201_CREATED)
@@ -120,6 +124,7 @@ class CommentController(Controller):
         found = await services.comment_dicts([comment_id], viewer)
         if comment_id not in found:
             raise NotFound("No such comment.")
+        await viewer_marks.annotate([found[comment_id]], viewer)
         return _read(found[comment_id])
 
     @get("/{comment_id:int}/replies", operation_id="list_comment_replies")
@@ -127,14 +132,24 @@ class CommentController(Controller):
                                    limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> CommentPage:
         """The descendants a thread page leaves out (after a root's first 100), flat, depth first."""
         page = await services.replies_page(comment_id, viewer, limit=limit, cursor=cursor)
+        await viewer_marks.annotate(page["items"], viewer)
         return msgspec.convert(page, CommentPage)
+
+    @get("/{comment_id:int}/context", operation_id="get_comment_context")
+    async def get_comment_context(self, viewer: NamedDependency[Viewer | None], comment_id: FromPath[Id],
+                                  sort: Sort = "oldest", limit: Limit = DEFAULT_LIMIT) -> CommentContext:
+        """For deep links: the ancestors (root first) and the thread page (cursor) that carries the root."""
+        found = await context.comment_context(comment_id, viewer, sort=sort, limit=limit)
+        return msgspec.convert(found, CommentContext)
 
     @patch("/{comment_id:int}", operation_id="edit_comment", guards=[requires_active_user])
     async def edit_comment(self, user: NamedDependency[Viewer], comment_id: FromPath[Id],
                            data: JSONBody[CommentEdit]) -> CommentRead:
         """New text: the author within the edit window, moderators always. The old text is kept."""
         async with sql.transaction():
-            return _read(await posting.edit_comment(comment_id, data.body, user))
+            result = await posting.edit_comment(comment_id, data.body, user)
+            await viewer_marks.annotate([result], user)
+            return _read(result)
 
     @get("/{comment_id:int}/revisions", operation_id="list_comment_revisions")
     async def list_comment_revisions(self, viewer: NamedDependency[Viewer | None], comment_id: FromPath[Id],

@@ -12,6 +12,7 @@ from forum.auth import Viewer
 from forum.comments import tree, visibility
 from forum.comments.services import ROW, iso, to_json, visible_row, written_comment
 from forum.comments.validation import clean_body, clean_guest_name
+from forum.comments.viewer import edit_deadline
 from forum.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from forum.markup import render_markdown
 from moderation import policy
@@ -132,8 +133,7 @@ async def edit_comment(comment_id: int, body: str, viewer: Viewer) -> dict[str, 
         if row["author"] != viewer.id:
             raise Forbidden("Only the author or a moderator may edit this comment.")
         rules = await policy.current_rules()
-        age = (datetime.now(UTC) - row["created_at"]).total_seconds()
-        if age >= rules.edit_window_minutes * 60:
+        if datetime.now(UTC) >= edit_deadline(row["created_at"], rules.edit_window_minutes):
             raise Forbidden(f"The edit window ({rules.edit_window_minutes} minutes) has closed.")
     text = clean_body(body)
     await policy.evaluate_edit(text, viewer)

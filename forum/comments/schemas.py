@@ -50,6 +50,10 @@ class CommentRead(msgspec.Struct, omit_defaults=True):
     replies: list[CommentRead]  # always present (empty outside thread reads)
     more_replies: int | None = None  # descendants left out of a thread page (see /replies)
     support: str | None = None  # the crisis message, on the POST response only
+    # signed-in viewers only (absent for anonymous readers): 1 when the viewer voted it helpful, else null
+    my_vote: int | msgspec.UnsetType | None = msgspec.UNSET
+    # on the viewer's own comments while the edit window is open: when it closes (RFC 3339)
+    editable_until: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class CommentPage(msgspec.Struct):
@@ -73,3 +77,21 @@ class RevisionPage(msgspec.Struct):
 
 class Score(msgspec.Struct):
     score: int
+
+
+class Ancestor(msgspec.Struct):
+    id: int
+    parent_id: int | None
+    depth: int
+
+
+class CommentContext(msgspec.Struct):
+    comment_id: int
+    topic_slug: str
+    root_id: int
+    ancestors: list[Ancestor]  # root first, down to the comment's parent; empty for a root
+    sort: str
+    limit: int
+    page: int  # 0-based page of the thread (this sort and limit) that carries the root
+    cursor: str | None  # the `cursor` of that page; null for the first page
+    replies_cursor: str | None  # when the comment is past the root's first 100 descendants: /replies cursor

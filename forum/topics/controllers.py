@@ -5,18 +5,31 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get, patch, post
+from litestar import Controller, Response, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from forum import sql
 from forum.auth import Viewer, requires_active_user
 from forum.pagination import DEFAULT_LIMIT, Cursor, Limit
+from forum.publiccache import public_json
 from forum.topics import services
-from forum.topics.schemas import TopicCreate, TopicPage, TopicRead, TopicUpdate
+from forum.topics.schemas import (
+    CommentCounts,
+    CountsRequest,
+    TopicCreate,
+    TopicPage,
+    TopicRead,
+    TopicUpdate,
+)
 
 KindFilter = Annotated[str | None, QueryParameter(description="article or discussion", max_length=40)]
+UrlQuery = Annotated[str, QueryParameter(description="the article's address (compared in canonical form)",
+                                         max_length=4000)]
+TopicRefs = Annotated[list[str], QueryParameter(description="a slug or an address; repeat for more (1-100)")]
+IfNoneMatch = Annotated[str | None, HeaderParameter(name="If-None-Match", max_length=1000)]
+COUNTS_MAX_AGE_S = 30  # comment counts on listing pages: a short shared cache lifetime
 
 
 class TopicController(Controller):
@@ -39,6 +52,11 @@ class TopicController(Controller):
         """Published topics, newest first."""
         return msgspec.convert(await services.list_topics(kind, limit, cursor), TopicPage)
 
+    @get("/by-url", operation_id="get_topic_by_url")
+    async def get_topic_by_url(self, viewer: NamedDependency[Viewer | None], url: UrlQuery) -> TopicRead:
+        """The topic of an article's address (canonical form: forum/topics/urls.py); 404 as for an unknown slug."""
+        return msgspec.convert(await services.get_topic_by_url(url, viewer), TopicRead)
+
     @get("/{slug:str}", operation_id="get_topic")
     async def get_topic(self, viewer: NamedDependency[Viewer | None], slug: FromPath[str]) -> TopicRead:
         """One topic (a held discussion only for its author and moderators)."""
@@ -54,4 +72,25 @@ class TopicController(Controller):
         return msgspec.convert(topic, TopicRead)
 
 
-ROUTES: list[Any] = [TopicController]
+class CountsController(Controller):
+    """Comment counts of many topics in one request (listing pages: count.js)."""
+
+    path = "/api/counts"
+    tags = ("topics",)
+
+    @get("/", operation_id="get_comment_counts", cache=False)
+    async def get_comment_counts(self, topic: TopicRefs,
+                                 if_none_match: IfNoneMatch = None) -> Response[CommentCounts]:
+        """`?topic=slug-or-url&topic=...`: public comment counts, 0 for unknown topics; cacheable (ETag)."""
+        return public_json(CommentCounts(await services.comment_counts(topic)), max_age_s=COUNTS_MAX_AGE_S,
+                           if_none_match=if_none_match)
+
+    @post("/", operation_id="post_comment_counts", status_code=HTTP_200_OK)
+    async def post_comment_counts(self, data: JSONBody[CountsRequest],
+                                  if_none_match: IfNoneMatch = None) -> Response[CommentCounts]:
+        """`{"topics": [...]}`: the same answer as the GET form, for lists too long for a URL."""
+        return public_json(CommentCounts(await services.comment_counts(data.topics)), max_age_s=COUNTS_MAX_AGE_S,
+                           if_none_match=if_none_match)
+
+
+ROUTES: list[Any] = [TopicController, CountsController]

@@ -47,3 +47,14 @@ class TopicRead(msgspec.Struct, omit_defaults=True):
 class TopicPage(msgspec.Struct):
     items: list[TopicRead]
     next_cursor: str | None
+
+
+TopicRef = Annotated[str, msgspec.Meta(max_length=4000, description="a topic's slug or its article's address")]
+
+
+class CountsRequest(msgspec.Struct):
+    topics: Annotated[list[TopicRef], msgspec.Meta(max_length=100, description="1-100 slugs or addresses")]
+
+
+class CommentCounts(msgspec.Struct):
+    counts: dict[str, int]  # per slug or address, exactly as given: public comments, 0 for unknown ones

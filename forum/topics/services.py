@@ -8,7 +8,6 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 
@@ -17,6 +16,7 @@ from forum.auth import Viewer
 from forum.comments.validation import clean_line
 from forum.errors import BadRequest, Conflict, Forbidden, NotFound
 from forum.markup import render_markdown
+from forum.topics.urls import URL_MAX, InvalidUrl, canonical_url, looks_like_url
 from moderation import policy
 
 KINDS = ("article", "discussion")
@@ -25,6 +25,9 @@ TITLE_MAX = 300
 BODY_MAX = 60_000
 SLUG_MAX = 120
 _SLUG_OK = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Slugs that name routes beside /api/topics/{slug} (GET /api/topics/by-url): never a topic's.
+RESERVED_SLUGS = frozenset({"by-url"})
+COUNTS_MAX = 100  # topics per comment-count request
 
 COLUMNS = """t.id, t.slug, t.kind, t.title, t.url, t.body_html, t.author, u.handle AS author_handle,
     u.role AS author_role, t.comments_mode, t.comment_count, t.status, t.created_at, t.updated_at"""
@@ -67,13 +70,13 @@ def clean_topic_body(body: str, *, required: bool) -> str:
 
 
 def clean_url(url: str | None) -> str | None:
+    """The canonical form (forum/topics/urls.py) of a topic's address; None for none."""
     if url is None or not url.strip():
         return None
-    url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000 or not url.isprintable():
-        raise BadRequest("url: must be an http(s) address of at most 2000 characters")
-    return url
+    try:
+        return canonical_url(url)
+    except InvalidUrl as exc:
+        raise BadRequest(f"url: must be an http(s) address of at most {URL_MAX} characters ({exc})") from None
 
 
 def clean_mode(mode: str) -> str:
@@ -95,6 +98,53 @@ async def get_topic(slug: str, viewer: Viewer | None) -> dict[str, Any]:
     if row is None or not visible(row, viewer):
         raise NotFound("No such topic.")
     return to_json(row)
+
+
+async def get_topic_by_url(url: str, viewer: Viewer | None) -> dict[str, Any]:
+    """The topic of an article's address, compared in canonical form; the same 404 as an
+    unknown slug when there is none (or the viewer may not see it)."""
+    canonical = clean_url(url)
+    if canonical is None:
+        raise BadRequest("url: must be an http(s) address")
+    row = await sql.fetchrow(f"SELECT {COLUMNS} FROM {FROM} WHERE t.url = $1", canonical)
+    if row is None or not visible(row, viewer):
+        raise NotFound("No such topic.")
+    return to_json(row)
+
+
+async def comment_counts(refs: list[str]) -> dict[str, int]:
+    """Public comment counts (published, not private: `topic.comment_count`) of published
+    topics named by slug or by address, keyed as given. Unknown ones, addresses that are
+    not addresses, and topics the public cannot see count 0; nothing is created."""
+    if len(refs) > COUNTS_MAX:
+        raise BadRequest(f"topics: at most {COUNTS_MAX} per request (got {len(refs)})")
+    slugs: dict[str, str] = {}
+    urls: dict[str, str] = {}
+    for ref in refs:
+        ref_clean = ref.strip()
+        if looks_like_url(ref_clean):
+            try:
+                urls[ref] = canonical_url(ref_clean)
+            except InvalidUrl:
+                continue
+        elif ref_clean:
+            slugs[ref] = ref_clean.lower()
+    found: dict[tuple[str, str], int] = {}
+    if slugs or urls:
+        rows = await sql.fetch(
+            "SELECT slug, url, comment_count FROM topic"
+            " WHERE status = 'published' AND (slug = ANY($1::text[]) OR url = ANY($2::text[]))",
+            sorted(set(slugs.values())), sorted(set(urls.values())))
+        for row in rows:
+            found[("slug", row["slug"])] = row["comment_count"]
+            if row["url"] is not None:
+                found[("url", row["url"])] = row["comment_count"]
+    counts = {ref: 0 for ref in refs}
+    for ref, slug in slugs.items():
+        counts[ref] = found.get(("slug", slug), 0)
+    for ref, url in urls.items():
+        counts[ref] = found.get(("url", url), 0)
+    return counts
 
 
 async def list_topics(kind: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
@@ -127,6 +177,8 @@ async def _insert(values: dict[str, Any], slug: str, generated: bool) -> int:
     """Insert with `slug`; a generated slug that is taken gets a random suffix."""
     for attempt in range(6):
         candidate = slug if attempt == 0 else f"{slug[:SLUG_MAX - 7]}-{secrets.token_hex(3)}"
+        if candidate in RESERVED_SLUGS:
+            continue
         try:
             async with sql.transaction():  # a savepoint: a unique violation must not spoil the caller's
                 return int(await sql.fetchval(
@@ -158,6 +210,8 @@ async def create_topic(*, kind: str, title: str, body: str, slug: str | None, ur
         slug = slug.strip().lower()
         if not _SLUG_OK.match(slug) or len(slug) > SLUG_MAX:
             raise BadRequest(f"slug: lower-case letters, digits and single dashes, at most {SLUG_MAX} characters")
+        if slug in RESERVED_SLUGS:
+            raise BadRequest(f"slug: {slug!r} is reserved; choose another")
     html = render_markdown(text) if text else ""
     verdict = None
     if kind == "discussion":

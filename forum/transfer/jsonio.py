@@ -24,6 +24,7 @@ from forum.accounts.services import user_id_by_handle
 from forum.comments.tree import PathTooDeep, child_path
 from forum.db import engine
 from forum.errors import BadRequest, NotFound
+from forum.topics.urls import InvalidUrl, canonical_url
 from forum.transfer.writer import new_comment_ids, recount
 
 FORMAT = "forum-export"
@@ -266,6 +267,17 @@ def _check_references(name: str, data: ExportFile) -> None:
             fail(f"revisions: a revision names comment {r.comment_id} or editor {r.editor_id}, which the file lacks")
 
 
+def restored_url(url: str | None) -> str | None:
+    """An exported address in its canonical form (forum/topics/urls.py); one that is not
+    an http(s) address is kept as written rather than lost."""
+    if not url:
+        return None
+    try:
+        return canonical_url(url)
+    except InvalidUrl:
+        return url
+
+
 async def import_json(path: Path, progress: Progress) -> str:
     """Restore an export into a database without topics or comments (one transaction)."""
     data = read_export(path)
@@ -280,7 +292,7 @@ async def import_json(path: Path, progress: Progress) -> str:
                 "INSERT INTO topic (slug, kind, title, url, body, body_html, author, comments_mode, status,"
                 " comment_count, version, created_at, updated_at)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 1, $10, $11) RETURNING id",
-                t.slug, t.kind, t.title, t.url, t.body, t.body_html,
+                t.slug, t.kind, t.title, restored_url(t.url), t.body, t.body_html,
                 users.get(t.author_id) if t.author_id is not None else None, t.comments, t.status,
                 t.created_at, t.updated_at)
             progress(1)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from forum.errors import BadRequest
+from forum.topics.urls import InvalidUrl, canonical_url
 
 GUEST_NAME_MAX = 40
 TITLE_MAX = 300
@@ -99,10 +100,15 @@ def slugify(value: str) -> str:
 
 
 def clean_url(value: str | None) -> str | None:
+    """The canonical form of an imported article's address (forum/topics/urls.py), so an
+    import matches the topic that already has that article; None when it is not one."""
     value = clean_text(value)
-    if not value or len(value) > URL_MAX or not re.match(r"^https?://", value, re.IGNORECASE):
+    if not value:
         return None
-    return value
+    try:
+        return canonical_url(value)
+    except InvalidUrl:
+        return None
 
 
 def paragraphs(text: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from forum import events, sql
 from forum.comments.tree import PathTooDeep, child_path
 from forum.db import engine
+from forum.topics.services import RESERVED_SLUGS
 from forum.transfer.model import Report, Source, SourceComment
 from moderation import policy
 from moderation.policy import Verdict
@@ -42,7 +43,7 @@ async def record_mappings(system: str, kind: str, pairs: list[tuple[str, int]]) 
 async def unique_slug(base: str, taken: set[str]) -> str:
     slug = base
     n = 1
-    while slug in taken or await sql.fetchval("SELECT 1 FROM topic WHERE slug = $1", slug):
+    while slug in taken or slug in RESERVED_SLUGS or await sql.fetchval("SELECT 1 FROM topic WHERE slug = $1", slug):
         n += 1
         suffix = f"-{n}"
         slug = base[: 200 - len(suffix)] + suffix

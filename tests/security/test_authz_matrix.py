@@ -79,6 +79,13 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/coach/stats"): COACH_UP,
     # search
     ("GET", "/api/search"): ALL,
+    # the comment widget's reads and preview (issue 15)
+    ("GET", "/api/topics/by-url"): ALL,
+    ("GET", "/api/counts"): ALL,
+    ("POST", "/api/counts"): ALL,
+    ("GET", "/api/site"): ALL,
+    ("GET", "/api/comments/{comment_id}/context"): ALL,
+    ("POST", "/api/preview"): ALL - {SUSP},  # as posting: a suspended user cannot post
     # moderation
     ("GET", "/api/moderation/queues"): MOD_UP,
     ("GET", "/api/moderation/queue"): MOD_UP,
@@ -96,6 +103,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
 # Routes whose objects one persona's success would use up: a fresh world per persona.
 CONSUMING = {("DELETE", "/api/me"), ("POST", "/api/auth/logout"), ("DELETE", "/api/comments/{comment_id}")}
 PASSWORD = "Pw-matrix-" + uuid.uuid4().hex[:12]
+ARTICLE_URL = "https://blog.example/matrix"  # + the world's slug: its article's address
 
 
 def served_routes(app: Any) -> set[tuple[str, str]]:
@@ -129,7 +137,8 @@ async def build_world(c: httpx.AsyncClient) -> World:
     author = await make_user("coach")
     slug = f"matrix-{uuid.uuid4().hex[:10]}"
     r = await c.post("/api/topics", headers=author.headers,
-                     json={"kind": "article", "title": "Matrix", "body": "An article.", "slug": slug})
+                     json={"kind": "article", "title": "Matrix", "body": "An article.", "slug": slug,
+                           "url": f"{ARTICLE_URL}/{slug}"})
     assert r.status_code == 201, r.text
     owner = users[OWNER].headers
     r = await c.post(f"/api/topics/{slug}/comments", headers=owner, json={"body": f"mine {uuid.uuid4().hex}"})
@@ -180,6 +189,8 @@ def request_for(method: str, path: str, w: World, persona: str, login_handle: st
         ("POST", "/api/moderation/users/{user_id}/suspend"): {"reason": "matrix", "days": 1},
         ("POST", "/api/moderation/users/{user_id}/unsuspend"): {},
         ("PUT", "/api/moderation/rules"): rules,
+        ("POST", "/api/counts"): {"topics": [w.slug]},
+        ("POST", "/api/preview"): {"body": f"a preview {u}"},
     }
     body = bodies.get((method, path))
     if body is None and method in ("POST", "PUT", "PATCH"):
@@ -188,7 +199,11 @@ def request_for(method: str, path: str, w: World, persona: str, login_handle: st
         body = {**(body or {}), "guest_name": "A guest"}
     params = {"q": "comment"} if path == "/api/search" else {"queue": "reported"} \
         if path == "/api/moderation/queue" else {}
+    if path in ("/api/topics/by-url", "/api/counts"):  # the world's article, by its address
+        params = {"url" if path.endswith("by-url") else "topic": f"{ARTICLE_URL}/{w.slug}/?utm_source=matrix"}
     return url, body, params
+
+
 
 
 def allowed(status: int) -> bool:
