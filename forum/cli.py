@@ -80,12 +80,11 @@ def _run(settings: Settings, dsn: str, work: Callable[[], Awaitable[T]], pool: b
 
 
 def _migrate(settings: Settings, dsn: str) -> list[str]:
-    """Apply migrations; Piccolo's progress output goes to stderr so that stdout stays
-    clean for commands that write data there (`forum export > site.json`)."""
+    """Apply pending migrations (each one applied is logged; stdout stays clean for
+    commands that write data there, `forum export > site.json`)."""
     from forum import db
 
-    with contextlib.redirect_stdout(sys.stderr):
-        return _run(settings, dsn, db.migrate, pool=False)
+    return _run(settings, dsn, db.migrate, pool=False)
 
 
 def _raise_system_exit(signum: int, _frame: Any) -> None:
@@ -100,8 +99,14 @@ def main() -> None:
     Without DATABASE_URL every command uses an embedded PostgreSQL in FORUM_DATA_DIR
     (default ./.forum/), started on demand and stopped when the command ends.
     """
-    logging.basicConfig(level=os.environ.get("FORUM_LOG_LEVEL", "INFO").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from forum import logs
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError:  # reported by the command that reads them (`forum check` names it)
+        logs.configure()
+    else:
+        logs.configure(settings.log_level, settings.log_format)
 
 
 @main.command()
@@ -139,7 +144,11 @@ def serve(host: str | None, port: int | None, workers: int | None, reload: bool)
                 server_header=False,
                 date_header=True,
                 log_level=settings.log_level.lower(),
-                access_log=False,
+                log_config=None,  # forum.logs: one handler and format for the whole process
+                access_log=False,  # one request line per request: forum.access (forum/web.py)
+                # forwarded addresses: uvicorn's ProxyHeadersMiddleware, applied by the app
+                # itself from FORUM_TRUSTED_PROXIES (forum/web.py), so every server and the
+                # in-process tests share it; here it would run a second time
                 proxy_headers=False,
                 timeout_graceful_shutdown=10,
                 lifespan="on",
