@@ -384,7 +384,7 @@ def check() -> None:
     def report(what: str, ok: bool, text: str) -> None:
         nonlocal problems
         problems += not ok
-        click.echo(f"{what + ':':<12} {'ok' if ok else 'PROBLEM'}  {text}")
+        click.echo(f"{what + ':':<12} {'ok' if ok else 'PROBLEM':<8} {text}")
 
     try:
         settings = Settings.from_env()
