@@ -242,3 +242,40 @@ async def test_check_reports_each_part_on_one_line(client: httpx.AsyncClient, da
     assert no_mail.returncode == 1
     assert _check_lines(no_mail.stdout) == {"settings": "ok", "database": "ok", "migrations": "ok",
                                             "mail": "PROBLEM"}
+
+
+# ---------------------------------------------------------------- a served request
+
+
+def test_served_process_logs_json_lines_and_one_access_line_per_request(database_url: str) -> None:
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = _env(database_url, FORUM_PORT=str(port), FORUM_LOG_LEVEL="INFO", FORUM_DB_POOL_MIN="1",
+               FORUM_DB_POOL_MAX="2")
+    proc = subprocess.Popen([sys.executable, "-m", "forum", "serve"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        answered = None
+        while time.monotonic() < deadline and proc.poll() is None and answered is None:
+            try:
+                answered = httpx.get(f"http://127.0.0.1:{port}/health/live",
+                                     headers={"X-Request-ID": "served-probe-1"}, timeout=2)
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert answered is not None and answered.status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    lines = _log_lines(err)  # every line JSON: uvicorn's own lines included
+    assert any(line["logger"].startswith("uvicorn") for line in lines), err[-2000:]
+    mine = [line for line in lines if line.get("request_id") == "served-probe-1"]
+    assert len(mine) == 1, mine
+    assert mine[0]["logger"] == "forum.access" and mine[0]["route"] == "/health/live"
+    assert mine[0]["status"] == 200 and mine[0]["method"] == "GET" and mine[0]["ms"] >= 0
+    assert out == ""
