@@ -16,7 +16,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 import forum
-from forum import auth, db, pagination, ratelimit
+from forum import auth, db, logs, pagination, ratelimit
 from forum.errors import EXCEPTION_HANDLERS
 from forum.events import EventListener
 from forum.settings import Settings
@@ -33,14 +33,6 @@ def _route_handlers() -> list[Any]:
     return [HealthController, *domain_route_handlers()]
 
 
-def configure_logging(level: str) -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    root.setLevel(level)
-    logging.getLogger("forum.access").setLevel(level if level == "DEBUG" else "WARNING")
-
-
 def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> Litestar:
     """Build the application. `dsn` overrides the settings' database (the CLI passes the
     embedded server's address); without either, the embedded server must already be up."""
@@ -48,7 +40,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> L
     database_url = dsn or settings.database_url or os.environ.get("DATABASE_URL")
     if not database_url:
         raise RuntimeError("create_app needs a database: set DATABASE_URL or start it with `forum serve`")
-    configure_logging(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     pagination.set_secret(settings.secret_key)
     ratelimit.set_factor(settings.rate_limit_factor)
     auth.set_idle_days(settings.session_idle_days)
@@ -99,6 +91,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> L
             use_handler_docstrings=True,
         ),
         debug=False,
+        logging_config=None,  # forum.logs configured the process; errors are logged by forum.errors
     )
     from forum.coalesce import SharedReads
     from forum.comments.conditional import ConditionalThreadRead

@@ -64,6 +64,11 @@ class Viewer:
         return {"id": self.id, "handle": self.handle, "role": self.role}
 
 
+# The server operator at the command line (`forum users set-role/suspend/...`): an admin's
+# powers without an account; id 0 is moderation.audit.OPERATOR_ID (audited with no actor).
+OPERATOR = Viewer(id=0, handle="operator", role="admin", status="active", suspended_until=None, session_id=0)
+
+
 def set_idle_days(days: int) -> None:
     global _idle_days
     _idle_days = days

@@ -7,6 +7,8 @@ config and pointed at a DSN by `configure()` once settings are known.
 from __future__ import annotations
 
 import contextlib
+import functools
+import io
 import json
 import logging
 import os
@@ -171,7 +173,7 @@ class EmbeddedPostgres:
 
         self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
         uri: str = self._server.get_uri()
-        log.info("embedded PostgreSQL running in %s", self.pgdata)
+        log.debug("embedded PostgreSQL running in %s", self.pgdata)
         return uri
 
     def _forget_dead_handles(self) -> None:
@@ -210,7 +212,7 @@ class EmbeddedPostgres:
 
         try:
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=server.system_user)
-            log.info("embedded PostgreSQL stopped")
+            log.debug("embedded PostgreSQL stopped")
         except Exception as exc:  # already stopped, or stop failed: try the process
             log.warning("pg_ctl stop failed (%s); terminating the postmaster", exc)
             with contextlib.suppress(Exception):  # best effort: nothing more to try
@@ -242,15 +244,62 @@ def database_url_for(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
 
 
 async def migrate() -> list[str]:
-    """Apply every pending Piccolo migration (apps `forum` and `moderation`)."""
+    """Apply every pending Piccolo migration (apps `forum` and `moderation`); returns the
+    names of all applied migrations. Logs one line per migration applied now; Piccolo's
+    own progress banner goes to the log at DEBUG (it prints to stdout)."""
     os.environ.setdefault("PICCOLO_CONF", "forum.piccolo_conf")
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     version = await engine._run_in_new_connection("SHOW server_version_num")
     if int(version[0]["server_version_num"]) < 130000:
         raise RuntimeError("forum needs PostgreSQL 13 or newer")
-    result = await run_forwards(app_name="all", migration_id="all", fake=False)
+    before = {(r["app_name"], r["name"]) for r in await _applied_migrations()}
+    banner = io.StringIO()
+    with contextlib.redirect_stdout(banner):
+        result = await run_forwards(app_name="all", migration_id="all", fake=False)
+    for line in banner.getvalue().splitlines():
+        if line.strip(" -\n"):
+            log.debug("piccolo: %s", line.strip())
     if not result.success:
         raise RuntimeError(f"migrations failed: {result.message}")
-    rows = await engine._run_in_new_connection("SELECT name FROM migration ORDER BY id")
+    rows = await _applied_migrations()
+    for r in rows:
+        if (r["app_name"], r["name"]) not in before:
+            log.info("applied migration %s %s", r["app_name"], r["name"],
+                     extra={"app": r["app_name"], "migration": r["name"]})
     return [r["name"] for r in rows]
+
+
+async def _applied_migrations() -> list[Any]:
+    """(app_name, name) of the applied migrations, oldest first; none before the first run."""
+    exists = await engine._run_in_new_connection("SELECT to_regclass('migration') IS NOT NULL AS found")
+    if not exists[0]["found"]:
+        return []
+    return list(await engine._run_in_new_connection("SELECT app_name, name FROM migration ORDER BY id"))
+
+
+@functools.cache
+def known_migrations() -> frozenset[tuple[str, str]]:
+    """(app, id) of every migration this code ships (read once: the files do not change
+    under a running process)."""
+    os.environ.setdefault("PICCOLO_CONF", "forum.piccolo_conf")
+    from piccolo.apps.migrations.commands.base import BaseMigrationManager
+
+    manager = BaseMigrationManager()
+    found: set[tuple[str, str]] = set()
+    for module in manager.get_app_modules():
+        app = module.APP_CONFIG
+        ids = manager.get_migration_ids(manager.get_migration_modules(app.resolved_migrations_folder_path))
+        found.update((app.app_name, i) for i in ids)
+    return frozenset(found)
+
+
+async def pending_migrations() -> list[str]:
+    """`app id` of each shipped migration the database has not applied, oldest first."""
+    from forum import sql
+
+    exists = await sql.fetch("SELECT to_regclass('migration') IS NOT NULL AS found")
+    applied: set[tuple[str, str]] = set()
+    if exists[0]["found"]:
+        applied = {(r["app_name"], r["name"]) for r in await sql.fetch("SELECT app_name, name FROM migration")}
+    return [f"{app} {mid}" for app, mid in sorted(known_migrations() - applied, key=lambda k: k[1])]

@@ -1,4 +1,4 @@
-"""GET /health and GET /metrics."""
+"""GET /health, /health/live, /health/ready and GET /metrics."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import msgspec
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
-from forum import metrics, sql
+from forum import db, metrics, sql
 from forum.db import engine
 from forum.errors import Forbidden, NotFound, Unauthorized
 
@@ -20,6 +20,23 @@ from forum.errors import Forbidden, NotFound, Unauthorized
 class Health(msgspec.Struct):
     status: str
     database: str
+
+
+class Liveness(msgspec.Struct):
+    status: str
+
+
+class Readiness(msgspec.Struct):
+    status: str  # ready | not_ready
+    database: str  # ok | unavailable
+    migrations: str  # current | pending | unknown (database unavailable)
+    detail: str | None = None  # why not ready, in words
+
+
+# Migrations, once seen current, are not asked about again for a while: the files cannot
+# change under a running process, and an operator rolling back is rare.
+_MIGRATIONS_TTL_S = 30.0
+_migrations_seen_current_at = -_MIGRATIONS_TTL_S
 
 
 # When the pool is busy, one probe on a connection of our own answers for everyone for a
@@ -69,6 +86,33 @@ class HealthController(Controller):
             return Response(Health(status="degraded", database="unavailable"), status_code=503,
                             headers={"Retry-After": "5"})
 
+    @get("/health/live", operation_id="get_health_live", cache=False)
+    async def get_health_live(self) -> Liveness:
+        """The process is up and answering; the database is not asked (a restart would not fix it)."""
+        return Liveness(status="ok")
+
+    @get("/health/ready", operation_id="get_health_ready", cache=False,
+         responses={503: ResponseSpec(data_container=Readiness, description="Not ready: database or migrations")})
+    async def get_health_ready(self) -> Response[Readiness]:
+        """Ready for traffic: the database answers and every migration this code ships is applied."""
+        global _migrations_seen_current_at
+        try:
+            async with asyncio.timeout(2):
+                await _ask_database()
+        except Exception:  # any failure means the database is not usable
+            return _not_ready("unavailable", "unknown", "The database does not answer.")
+        if time.monotonic() - _migrations_seen_current_at < _MIGRATIONS_TTL_S:
+            return Response(Readiness(status="ready", database="ok", migrations="current"))
+        try:
+            async with asyncio.timeout(2):
+                pending = await db.pending_migrations()
+        except Exception:  # the pool is saturated or the database went away meanwhile
+            return _not_ready("ok", "unknown", "Could not read the applied migrations.")
+        if pending:
+            return _not_ready("ok", "pending", f"{len(pending)} migration(s) not applied; run `forum migrate`.")
+        _migrations_seen_current_at = time.monotonic()
+        return Response(Readiness(status="ready", database="ok", migrations="current"))
+
     @get("/metrics", operation_id="get_metrics", media_type=MediaType.TEXT, include_in_schema=True)
     async def get_metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """Prometheus text format. Can be switched off (FORUM_METRICS=off) or put behind a token."""
@@ -87,3 +131,8 @@ class HealthController(Controller):
             metrics.POOL_IN_USE.set(pool.get_size() - pool.get_idle_size())
         body, content_type = await metrics.render()
         return Response(body, media_type=content_type)
+
+
+def _not_ready(database: str, migrations: str, detail: str) -> Response[Readiness]:
+    return Response(Readiness(status="not_ready", database=database, migrations=migrations, detail=detail),
+                    status_code=503, headers={"Retry-After": "5"})

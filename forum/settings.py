@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -55,6 +56,21 @@ def _rate_factor(raw: str) -> float:
     return factor
 
 
+def _networks(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated addresses and networks, each checked and written the canonical way
+    (`10.0.0.7/8` becomes `10.0.0.0/8`: uvicorn's proxy-header middleware reads networks strictly)."""
+    found = []
+    for item in (p.strip() for p in raw.split(",")):
+        if not item:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(item, strict=False)) if "/" in item
+                         else str(ipaddress.ip_address(item)))
+        except ValueError:
+            raise SettingsError(f"{name}: {item!r} is not an IP address or network") from None
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
@@ -65,6 +81,7 @@ class Settings:
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     secret_key_is_ephemeral: bool = True
     log_level: str = "INFO"
+    log_format: str = "auto"  # json | text | auto (text on a terminal, JSON otherwise)
     cors_origins: tuple[str, ...] = ()
     db_pool_min: int = 2
     db_pool_max: int = 10
@@ -108,6 +125,7 @@ class Settings:
             "port": _int("FORUM_PORT", get("FORUM_PORT", "8000"), 1),
             "workers": _int("FORUM_WORKERS", get("FORUM_WORKERS", "1"), 1),
             "log_level": get("FORUM_LOG_LEVEL", "INFO").upper(),
+            "log_format": get("FORUM_LOG_FORMAT", "auto").strip().lower() or "auto",
             "cors_origins": tuple(o.strip() for o in get("FORUM_CORS_ORIGINS", "").split(",") if o.strip()),
             "db_pool_min": _int("FORUM_DB_POOL_MIN", get("FORUM_DB_POOL_MIN", "2"), 1),
             "db_pool_max": _int("FORUM_DB_POOL_MAX", get("FORUM_DB_POOL_MAX", "10"), 1),
@@ -119,9 +137,7 @@ class Settings:
             "metrics_enabled": _bool("FORUM_METRICS", get("FORUM_METRICS", "on")),
             "metrics_token": get("FORUM_METRICS_TOKEN") or None,
             "rate_limit_factor": _rate_factor(get("FORUM_RATE_LIMITS", "on")),
-            "trusted_proxies": tuple(
-                p.strip() for p in get("FORUM_TRUSTED_PROXIES", "").split(",") if p.strip()
-            ),
+            "trusted_proxies": _networks("FORUM_TRUSTED_PROXIES", get("FORUM_TRUSTED_PROXIES", "")),
             "site_name": get("FORUM_SITE_NAME", "forum"),
             "public_url": get("FORUM_PUBLIC_URL", "http://localhost:8000").rstrip("/"),
             "search_language": get("FORUM_SEARCH_LANGUAGE", "english"),
@@ -137,6 +153,10 @@ class Settings:
         settings = cls(**kwargs)  # type: ignore[arg-type]
         if settings.db_pool_min > settings.db_pool_max:
             raise SettingsError("FORUM_DB_POOL_MIN must not exceed FORUM_DB_POOL_MAX")
+        if settings.log_format not in ("auto", "json", "text"):
+            raise SettingsError(f"FORUM_LOG_FORMAT must be json, text or auto, got {settings.log_format!r}")
+        if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise SettingsError(f"FORUM_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {settings.log_level!r}")
         if not settings.search_language.isidentifier():
             raise SettingsError("FORUM_SEARCH_LANGUAGE must be a PostgreSQL text search configuration name")
         return settings

@@ -1,5 +1,6 @@
-"""The outermost request layer: request ids, client address, security headers, request
-timeout, access log and metrics. It wraps every request, also those no route matches
+"""The outermost request layer: request ids, client address (uvicorn's proxy-header
+middleware, trusted proxies only), security headers, request timeout, the access line
+(one per request, forum.access) and metrics. It wraps every request, also those no route matches
 (Litestar's app-level middleware only wraps routed handlers).
 
 Shortcuts (`Shortcut`) may answer a request before Litestar routes it, for the few hot
@@ -11,7 +12,6 @@ settings is never taken by a shortcut: its CORS headers are Litestar's to give."
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import itertools
 import json
 import logging
@@ -22,14 +22,18 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.handlers import HTTPRouteHandler
-from litestar.types import HTTPScope, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from forum import metrics
+from forum import logs, metrics
+
+if TYPE_CHECKING:
+    from uvicorn._types import ASGI3Application
 
 access_log = logging.getLogger("forum.access")
 
@@ -92,7 +96,7 @@ class Shortcut(Protocol):
 class ForumApp(Litestar):
     """Litestar with the outer layer described in the module docstring."""
 
-    trusted_proxies: tuple[Any, ...] = ()
+    _proxy_headers: ASGIApp | None = None
     # immutable until configure_outer() replaces them (class-level defaults are shared)
     _allow: Mapping[str, bytes] = MappingProxyType({})
     _big_bodies: Sequence[tuple[re.Pattern[str], int]] = ()
@@ -102,7 +106,12 @@ class ForumApp(Litestar):
 
     def configure_outer(self, *, trusted_proxies: tuple[str, ...], request_timeout_s: float,
                         metrics_enabled: bool, shortcuts: tuple[Shortcut, ...] = ()) -> None:
-        self.trusted_proxies = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
+        # The client address behind trusted proxies is uvicorn's to decide (X-Forwarded-For,
+        # right-most untrusted hop; X-Forwarded-Proto), applied here rather than by the server
+        # so that every server and the in-process tests go through the same code.
+        self._proxy_headers = cast("ASGIApp", ProxyHeadersMiddleware(
+            cast("ASGI3Application", self._serve), trusted_hosts=list(trusted_proxies),
+        )) if trusted_proxies else None
         self.request_timeout_s = request_timeout_s
         self.metrics_enabled = metrics_enabled
         self.shortcuts = shortcuts
@@ -155,40 +164,19 @@ class ForumApp(Litestar):
                                                           generate_examples=False))
             handler.responses = responses
 
-    def _client_ip(self, scope: Scope) -> str:
-        client = scope.get("client")
-        peer = client[0] if client else "unknown"
-        if not self.trusted_proxies:
-            return peer
-        try:
-            peer_ip = ipaddress.ip_address(peer)
-        except ValueError:
-            return peer
-        if not any(peer_ip in net for net in self.trusted_proxies):
-            return peer
-        for name, value in scope.get("headers", ()):
-            if name == b"x-forwarded-for":
-                hops = [h.strip() for h in value.decode("latin-1").split(",") if h.strip()]
-                # the right-most address not belonging to a trusted proxy is the client
-                for hop in reversed(hops):
-                    try:
-                        ip = ipaddress.ip_address(hop)
-                    except ValueError:
-                        break
-                    if not any(ip in net for net in self.trusted_proxies):
-                        return hop
-                break
-        return peer
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
         if scope["type"] != ScopeType.HTTP:  # a str enum: equal to the server's plain "http"
             await super().__call__(scope, receive, send)
-            return
+        elif self._proxy_headers is not None:
+            await self._proxy_headers(scope, receive, send)  # then self._serve, with the client rewritten
+        else:
+            await self._serve(cast("HTTPScope", scope), receive, send)
+
+    async def _serve(self, scope: HTTPScope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         request_id = _incoming_request_id(scope)
-        state = scope.setdefault("state", {})
-        state["request_id"] = request_id
-        state["client_ip"] = self._client_ip(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        rid_token = logs.request_id.set(request_id)
         status_holder = {"status": 500, "started": False}
         rid_header = (b"x-request-id", request_id.encode("latin-1"))
 
@@ -240,10 +228,11 @@ class ForumApp(Litestar):
             if self.metrics_enabled:
                 metrics.observe(scope["method"], str(route), status, elapsed)
             if access_log.isEnabledFor(logging.INFO):
-                access_log.info(json.dumps({
-                    "event": "request", "request_id": request_id, "method": scope["method"],
-                    "route": route, "status": status, "ms": round(elapsed * 1000, 2),
-                }))
+                ms = round(elapsed * 1000, 2)
+                # no client address and no query string: the request line is not a record of readers
+                access_log.info("%s %s %d %.2fms", scope["method"], route, status, ms, extra={
+                    "method": scope["method"], "route": route, "status": status, "ms": ms})
+            logs.request_id.reset(rid_token)
 
     async def _shortcut(self, scope: HTTPScope, send: Send) -> bool:
         """Whether a shortcut answered the request (sent through `send`)."""

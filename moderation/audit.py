@@ -13,11 +13,18 @@ from typing import Any
 
 from forum import sql
 
+# The server operator at the command line (`forum users ...`, forum.auth.OPERATOR): no
+# account of the forum. Recorded with no actor, like the system's own actions, and told
+# apart from them by `details.by = "operator"`.
+OPERATOR_ID = 0
+
 _INSERT = "INSERT INTO audit_log (actor_id, action, target_type, target_id, reason, details, created_at)"
 
 
 async def write(actor_id: int | None, action: str, target_type: str, target_id: int | None,
                 reason: str | None = None, details: dict[str, Any] | None = None) -> int:
+    if actor_id == OPERATOR_ID:
+        actor_id, details = None, {**(details or {}), "by": "operator"}
     return int(await sql.fetchval(
         f"{_INSERT} VALUES ($1, $2, $3, $4, $5, $6::jsonb, clock_timestamp()) RETURNING id",
         actor_id, action, target_type, target_id, reason, json.dumps(details or {}),

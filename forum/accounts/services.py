@@ -448,3 +448,26 @@ async def export_me(viewer: Viewer) -> ExportOut:
             ' WHERE n."user" = $1 ORDER BY n.id', user_id))
     return ExportOut(exported_at=datetime.now(UTC), profile=profile, sessions=sessions, topics=topics,
                      comments=comments, votes=votes, flags=flags, notifications=notifications)
+
+
+# ---------------------------------------------------------------- the operator's list
+
+
+async def list_users(role: str | None, search: str | None, limit: int = 200) -> list[dict[str, Any]]:
+    """Live accounts for the server operator (`forum users list`), oldest first: `role`
+    exactly, `search` a part of the handle or a whole email address (case-insensitive)."""
+    if role is not None:
+        role = clean_role(role)
+    pattern = None
+    if search:
+        pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = await sql.fetch(
+        f"SELECT {_USER_COLUMNS} FROM forum_user"
+        " WHERE status <> 'erased' AND ($1::text IS NULL OR role = $1)"
+        "   AND ($2::text IS NULL OR handle ILIKE $2 OR email = lower($3))"
+        " ORDER BY id LIMIT $4",
+        role, pattern, (search or "").strip(), limit)
+    return [{"id": r["id"], "handle": r["handle"], "role": r["role"], "status": _effective_status(r),
+             "suspended_until": r["suspended_until"] if _effective_status(r) == "suspended" else None,
+             "email": r["email"], "has_password": r["password_hash"] is not None,
+             "created_at": r["created_at"]} for r in rows]

@@ -262,3 +262,22 @@ class Sender:
             return
         await sql.execute(
             "UPDATE email_outbox SET sent_at = now(), last_error = NULL WHERE id = $1", row["id"])
+
+
+async def check_server(settings: Settings, timeout_s: float = 10.0) -> str:
+    """Connect to the configured SMTP server as the sender would (TLS, STARTTLS, login) and
+    leave without sending: `forum check`. Returns `host:port`; raises with a reason (never
+    an address or password in it) when the server cannot be used."""
+    if not (settings.smtp_url and settings.mail_from):
+        raise ValueError("mail is not configured")
+    smtp = SmtpConfig.from_url(settings.smtp_url)
+    client = aiosmtplib.SMTP(hostname=smtp.hostname, port=smtp.port, use_tls=smtp.use_tls,
+                             start_tls=smtp.start_tls, username=smtp.username, password=smtp.password,
+                             timeout=timeout_s)
+    try:
+        await client.connect()
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        raise ConnectionError(scrub(f"{type(exc).__name__}: {exc}")) from None
+    with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):  # we are leaving anyway
+        await client.quit()
+    return f"{smtp.hostname}:{smtp.port}"

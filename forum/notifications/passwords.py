@@ -141,3 +141,34 @@ async def invite(actor_id: int | None, user_id: int, email: str, *, hand_over_li
                 "If you do not know what this is about, ignore this email.\n"))
             return {"id": row["id"], "handle": row["handle"], "link": None}
     return {"id": row["id"], "handle": row["handle"], "link": f"/reset?token={token}"}
+
+
+OPERATOR_RESET_TTL_S = 24 * 3600
+
+
+async def operator_reset(user_id: int) -> dict[str, Any]:
+    """A single-use link (one day) to choose a new password, for the server operator at the
+    command line (`forum users reset-password`): for any live account, with a password or
+    without. Mailed when mail is configured and the account has an address; otherwise
+    returned, to be passed on in person. The current password keeps working until the link
+    is used (then every session ends, as with any reset); a newer link replaces this one.
+    Audited (actor: the operator), without the address."""
+    from moderation import audit
+
+    async with sql.transaction():
+        row = await sql.fetchrow(
+            "SELECT id, handle, status, email FROM forum_user WHERE id = $1::bigint FOR UPDATE", user_id)
+        if row is None or row["status"] == "erased":
+            raise NotFound("No such user.")
+        token = await _new_link(user_id, OPERATOR_RESET_TTL_S, replace=True)
+        mailed = mail.enabled() and row["email"] is not None
+        await audit.write(audit.OPERATOR_ID, "password_reset_link", "user", user_id, None,
+                          {"valid_hours": OPERATOR_RESET_TTL_S // 3600, "mailed": mailed})
+        if mailed:
+            site, url = mail.site_and_url()
+            await mail.enqueue(user_id, "password_reset", f"Reset your password on {site}", (
+                f"Hello,\n\nThe team of {site} made you a link to choose a new password for your account "
+                f"{row['handle']}.\nOpen it within one day:\n{url}/reset?token={token}\n\n"
+                "Until you use it, your current password keeps working.\n"))
+            return {"id": row["id"], "handle": row["handle"], "link": None}
+    return {"id": row["id"], "handle": row["handle"], "link": f"/reset?token={token}"}

@@ -38,6 +38,8 @@ MOD_UP = frozenset({MOD, ADMIN})
 # Who may do what (everyone else is refused with 401, 403 or 404).
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/health"): ALL,
+    ("GET", "/health/live"): ALL,
+    ("GET", "/health/ready"): ALL,
     ("GET", "/metrics"): ALL,
     # accounts
     ("POST", "/api/auth/register"): ALL,
