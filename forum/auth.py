@@ -2,6 +2,9 @@
 
 The role is read from the database on every request (one indexed query), never cached
 in the token, so a role change or suspension takes effect on the next request.
+Every permission check asks `Viewer.at_least` (or `is_coach`, `is_moderator`, `is_admin`),
+which reads the *effective* role: a suspended coach, moderator or admin has a reader's
+powers until the suspension ends (`role` keeps the stored role, for display).
 Guards resolve the viewer once and keep it in the request state; handlers receive it
 through the `viewer` / `user` dependencies.
 """
@@ -39,8 +42,13 @@ class Viewer:
     suspended_until: datetime | None
     session_id: int
 
+    @property
+    def effective_role(self) -> str:
+        """The role whose powers apply now: suspension removes every staff power until it ends."""
+        return "reader" if self.is_suspended else self.role
+
     def at_least(self, role: str) -> bool:
-        return RANK[self.role] >= RANK[role]
+        return RANK[self.effective_role] >= RANK[role]
 
     @property
     def is_coach(self) -> bool:  # coach, moderator, admin
@@ -52,7 +60,7 @@ class Viewer:
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.at_least("admin")
 
     @property
     def is_suspended(self) -> bool:
@@ -150,6 +158,11 @@ async def requires_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
         raise Unauthorized("Sign in to do this.")
 
 
+def with_article(word: str) -> str:
+    """'a coach', 'an admin': role names in error messages."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
 def suspension_detail(viewer: Viewer) -> str:
     if viewer.suspended_until is None:
         return "Your account is suspended until a moderator lifts the suspension."
@@ -181,7 +194,11 @@ def _requires_role(role: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], B
         if viewer is None:
             raise Unauthorized("Sign in to do this.")
         if not viewer.at_least(role):
-            raise Forbidden(f"Only a {role} or above may do this.")
+            if viewer.is_suspended and RANK[viewer.role] >= RANK[role]:
+                # staff powers return when the suspension ends
+                raise Forbidden(suspension_detail(viewer), suspended_until=(
+                    viewer.suspended_until.isoformat() if viewer.suspended_until else None))
+            raise Forbidden(f"Only {with_article(role)} or above may do this.")
 
     guard.__name__ = f"requires_{role}"
     return guard

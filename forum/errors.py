@@ -7,7 +7,8 @@ raise the `DomainError` subclasses below; controllers never build error response
 from __future__ import annotations
 
 import logging
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import asyncpg
 import msgspec
@@ -101,8 +102,46 @@ def error_response(status_code: int, detail: str, headers: dict[str, str] | None
     )
 
 
-def _validation_detail(exc: ValidationException) -> str:
-    """Litestar says 'Validation failed for POST /x'; name the fields instead."""
+def _literal_values(annotation: Any) -> tuple[Any, ...] | None:
+    """The values of a Literal type, through Annotated and Optional; None for other types."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    if get_origin(annotation) in (Union, UnionType):
+        for arm in get_args(annotation):
+            values = _literal_values(arm)
+            if values is not None:
+                return values
+    return None
+
+
+def _allowed(request: Request[Any, Any, Any] | None, key: str, source: Any) -> tuple[Any, ...] | None:
+    """The allowed values of the request field `key` when its type is a Literal (a choice),
+    read from the handler's own signature: a bad choice's error names the good ones."""
+    if request is None:
+        return None
+    try:
+        handler = request.route_handler
+        if source in ("query", "path", "header", "cookie"):
+            param = handler.parsed_fn_signature.parameters.get(str(key))
+            return _literal_values(param.annotation) if param is not None else None
+        data = handler.parsed_data_field
+        if data is None:
+            return None
+        structs = [a for a in (data.annotation, *get_args(data.annotation))
+                   if isinstance(a, type) and issubclass(a, msgspec.Struct)]  # X or X | None
+        if not structs:
+            return None
+        hints = get_type_hints(structs[0], include_extras=True)
+        return _literal_values(hints[str(key)]) if str(key) in hints else None
+    except Exception:  # only a nicer message is at stake
+        return None
+
+
+def _validation_detail(exc: ValidationException, request: Request[Any, Any, Any] | None = None) -> str:
+    """Litestar says 'Validation failed for POST /x'; name the fields instead (and, for a
+    choice, the allowed values)."""
     parts: list[str] = []
     extra = exc.extra if isinstance(exc.extra, list) else [exc.extra] if exc.extra else []
     for item in extra:
@@ -112,6 +151,10 @@ def _validation_detail(exc: ValidationException) -> str:
         key = item.get("key")
         source = item.get("source")
         source = getattr(source, "value", source)
+        if message and key and message.startswith("Invalid enum value"):
+            values = _allowed(request, str(key), source)
+            if values:
+                message = f"{message.split(' - at ')[0]}; must be one of {', '.join(map(str, values))}"
         if message and key and str(key) not in message:
             where = f"{source} parameter " if source in ("query", "path", "header", "cookie") else ""
             parts.append(f"{where}{key}: {message}")
@@ -133,7 +176,7 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     status = exc.status_code
     headers = dict(exc.headers or {})
     if isinstance(exc, ValidationException):
-        return error_response(400, _validation_detail(exc), headers)
+        return error_response(400, _validation_detail(exc, request), headers)
     detail = exc.detail or ""
     if status == 404:
         detail = "Not found."

@@ -1,6 +1,7 @@
 """The audit log writer: one entry per moderation action (decisions, and claims and releases
-when an item changes hands), rule change, role change, suspension and lifting, in the
-caller's transaction. The table refuses UPDATE and DELETE.
+when an item changes hands), rule change, role change, suspension and lifting, and every
+staff action on another person's content (`staff_action`: edits and deletions of comments,
+changes of topics), in the caller's transaction. The table refuses UPDATE and DELETE.
 
 Never put user-written text (comment bodies, handles) or email addresses in `details`:
 the log outlives erasure. Use ids, codes and numbers.
@@ -36,3 +37,14 @@ def insert_sql(values: str) -> str:
     change itself (one round trip): `values` are the SQL expressions, usually parameters, for
     actor_id, action, target_type, target_id, reason and details (jsonb)."""
     return f"{_INSERT} SELECT {values}, clock_timestamp()"
+
+
+async def staff_action(actor_id: int, owner_id: int | None, action: str, target_type: str, target_id: int,
+                       reason: str | None = None, details: dict[str, Any] | None = None) -> int | None:
+    """An entry for an action on content that `owner_id` wrote (None: a guest or an erased
+    author) taken by `actor_id` through a staff power; nothing when people act on their own.
+    `details` hold ids, field names and statuses, never the text."""
+    if owner_id == actor_id:
+        return None
+    return await write(actor_id, action, target_type, target_id, (reason or "").strip() or None,
+                       {"author_id": owner_id, **(details or {})})

@@ -17,10 +17,10 @@ from typing import Any
 import asyncpg
 
 from forum import events, pagination, ratelimit, sql
-from forum.auth import RANK, Viewer
+from forum.auth import RANK, Viewer, with_article
 from forum.comments.services import ROW_COLUMNS
 from forum.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
-from moderation import audit, policy
+from moderation import audit, flags, policy
 from moderation.items import QUEUES, open_item
 from moderation.wordmatch import tokens
 
@@ -54,13 +54,15 @@ async def remove_flags_of(user_id: int) -> None:
 
 
 async def create_flag(viewer: Viewer, comment_id: int, reason: str, note: str | None) -> dict[str, Any]:
+    from forum.comments.services import visible_row
+
     note = (note or "").strip() or None
     async with sql.transaction():
-        comment = await sql.fetchrow(
-            "SELECT c.id, c.status, c.private, c.audience, c.author, t.status AS topic_status"
-            " FROM comment c JOIN topic t ON t.id = c.topic WHERE c.id = $1 FOR UPDATE OF c",
-            comment_id)
-        if comment is None or not _flaggable_by(comment, viewer):
+        try:
+            comment = await visible_row(comment_id, viewer, lock=True)  # the one visibility rule
+        except NotFound:
+            raise NotFound("No such comment.") from None
+        if comment["status"] not in (("published", "pending") if viewer.is_moderator else ("published",)):
             raise NotFound("No such comment.")
         if comment["author"] == viewer.id:
             raise Forbidden("You cannot flag your own comment.")
@@ -77,24 +79,9 @@ async def create_flag(viewer: Viewer, comment_id: int, reason: str, note: str | 
             await open_item("urgent", comment_id=comment_id, reasons=["self_harm_risk"])
             await sql.execute("UPDATE comment SET urgent = true WHERE id = $1", comment_id)
         if comment["status"] == "published":
-            rules = await policy.current_rules()
-            flaggers = await sql.fetchval(
-                'SELECT count(DISTINCT "user") FROM flag WHERE comment = $1 AND resolved_at IS NULL', comment_id)
-            if flaggers >= rules.flag_hide_threshold:
-                from forum.comments import visibility
-
-                await visibility.hide(comment_id)
-                await open_item("reported", comment_id=comment_id, reasons=["flags", "hidden_by_flags"])
+            await flags.hide_if_trusted_flags(comment_id)
     return {"id": flag["id"], "comment_id": comment_id, "reason": reason, "note": note,
             "created_at": flag["created_at"]}
-
-
-def _flaggable_by(comment: asyncpg.Record, viewer: Viewer) -> bool:
-    if viewer.is_moderator:
-        return comment["status"] in ("published", "pending")
-    if comment["status"] != "published" or comment["topic_status"] != "published":
-        return False
-    return not comment["private"] or viewer.is_coach or viewer.id in (comment["audience"], comment["author"])
 
 
 # ---------------------------------------------------------------- queues
@@ -578,7 +565,7 @@ async def _target_user(actor: Viewer, user_id: int) -> asyncpg.Record:
     if row["id"] == actor.id:
         raise Forbidden("You cannot suspend or lift your own account.")
     if row["role"] == "admin" or (RANK[row["role"]] >= RANK[actor.role] and not actor.is_admin):
-        raise Forbidden(f"A {actor.role} cannot suspend a {row['role']}.")
+        raise Forbidden(f"{with_article(actor.role).capitalize()} cannot suspend {with_article(row['role'])}.")
     return row
 
 

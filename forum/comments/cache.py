@@ -51,7 +51,7 @@ Key = tuple[str, str, int, "str | None"]  # (slug, sort, limit, cursor)
 
 def thread_etag(topic_id: int, version: int, viewer: Viewer | None) -> str:
     """Changes with every visible change of the topic and differs per kind of viewer."""
-    who = "anon" if viewer is None else f"u{viewer.id}{viewer.role[0]}"
+    who = "anon" if viewer is None else f"u{viewer.id}{viewer.effective_role[0]}"
     return f'W/"t{topic_id}v{version}{who}"'
 
 

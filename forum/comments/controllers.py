@@ -12,7 +12,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
 
 from forum import sql
-from forum.auth import Viewer, requires_active_if_signed_in, requires_active_user
+from forum.auth import Viewer, requires_active_if_signed_in, requires_active_user, requires_user
 from forum.comments import cache, context, idempotency, posting, services
 from forum.comments import viewer as viewer_marks
 from forum.comments.lifecycle import page_cache, shared_reads
@@ -24,6 +24,7 @@ from forum.comments.schemas import (
     CommentRead,
     RevisionPage,
     Score,
+    StaffReason,
 )
 from forum.errors import NotFound
 from forum.pagination import DEFAULT_LIMIT, Cursor, Id, Limit
@@ -145,9 +146,10 @@ class CommentController(Controller):
     @patch("/{comment_id:int}", operation_id="edit_comment", guards=[requires_active_user])
     async def edit_comment(self, user: NamedDependency[Viewer], comment_id: FromPath[Id],
                            data: JSONBody[CommentEdit]) -> CommentRead:
-        """New text: the author within the edit window, moderators always. The old text is kept."""
+        """New text: the author within the edit window, moderators always (audited, with the
+        optional `reason`). The old text is kept."""
         async with sql.transaction():
-            result = await posting.edit_comment(comment_id, data.body, user)
+            result = await posting.edit_comment(comment_id, data.body, user, data.reason)
             await viewer_marks.annotate([result], user)
             return _read(result)
 
@@ -158,12 +160,15 @@ class CommentController(Controller):
         page = await posting.revisions(comment_id, viewer, limit=limit, cursor=cursor)
         return msgspec.convert(page, RevisionPage)
 
-    @delete("/{comment_id:int}", operation_id="delete_comment", guards=[requires_active_user],
+    @delete("/{comment_id:int}", operation_id="delete_comment", guards=[requires_user],
             status_code=HTTP_204_NO_CONTENT)
-    async def delete_comment(self, user: NamedDependency[Viewer], comment_id: FromPath[Id]) -> None:
-        """A `deleted` tombstone when it has replies, otherwise removed."""
+    async def delete_comment(self, user: NamedDependency[Viewer], comment_id: FromPath[Id],
+                             data: JSONBody[StaffReason | None] = None) -> None:
+        """A `deleted` tombstone when it has replies, otherwise removed. Authors may delete their
+        own comments even while suspended; a moderator's deletion of another's is audited with
+        the optional body's `reason`."""
         async with sql.transaction():
-            await posting.delete_comment(comment_id, user)
+            await posting.delete_comment(comment_id, user, data.reason if data is not None else None)
 
     @post("/{comment_id:int}/vote", operation_id="vote_comment", guards=[requires_active_user],
           status_code=HTTP_200_OK)

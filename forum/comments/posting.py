@@ -15,7 +15,7 @@ from forum.comments.validation import clean_body, clean_guest_name
 from forum.comments.viewer import edit_deadline
 from forum.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from forum.markup import render_markdown
-from moderation import policy
+from moderation import audit, policy
 
 KINDS = ("comment", "question")
 
@@ -68,10 +68,7 @@ async def create_comment(slug: str, draft: NewComment, viewer: Viewer | None, cl
 
     parent: dict[str, Any] | None = None
     if draft.parent_id is not None:
-        try:
-            parent = await visible_row(draft.parent_id, viewer)
-        except NotFound:
-            raise NotFound("parent_id: no such comment in this topic") from None
+        parent = await _reply_parent(draft.parent_id, topic["id"], viewer)
         if parent["topic"] != topic["id"]:
             raise BadRequest("parent_id: that comment belongs to another topic")
         visibility.check_reply_target(parent)
@@ -121,11 +118,33 @@ async def create_comment(slug: str, draft: NewComment, viewer: Viewer | None, cl
     return result
 
 
+async def _reply_parent(parent_id: int, topic_id: int, viewer: Viewer | None) -> dict[str, Any]:
+    """The comment a reply goes under. A comment awaiting moderation in this topic takes
+    replies from staff (a coach answers a held message); others are told it is waiting (409),
+    not that it does not exist."""
+    try:
+        return await visible_row(parent_id, viewer)
+    except NotFound:
+        pass
+    held = await sql.fetchrow(f"SELECT {ROW} FROM comment WHERE id = $1 AND topic = $2 AND status = 'pending'",
+                              parent_id, topic_id)
+    if held is None or (held["private"] and (
+            viewer is None or not (viewer.is_coach or viewer.id in (held["audience"], held["author"])))):
+        raise NotFound("parent_id: no such comment in this topic")
+    if viewer is not None and viewer.is_coach:
+        return dict(held)
+    raise Conflict(AWAITING_MODERATION)
+
+
+AWAITING_MODERATION = ("parent_id: this comment is awaiting moderation; replies open once a moderator"
+                       " approves it.")
+
+
 def _may_moderate(viewer: Viewer) -> bool:
     return viewer.is_moderator
 
 
-async def edit_comment(comment_id: int, body: str, viewer: Viewer) -> dict[str, Any]:
+async def edit_comment(comment_id: int, body: str, viewer: Viewer, reason: str | None = None) -> dict[str, Any]:
     row = await visible_row(comment_id, viewer)
     if row["status"] == "deleted":
         raise Conflict("A deleted comment cannot be edited.")
@@ -138,16 +157,24 @@ async def edit_comment(comment_id: int, body: str, viewer: Viewer) -> dict[str, 
     text = clean_body(body)
     await policy.evaluate_edit(text, viewer)
     await visibility.replace_body(comment_id, text, viewer.id)
+    await audit.staff_action(viewer.id, row["author"], "comment_edit", "comment", comment_id, reason,
+                             {"topic_id": row["topic"], "status": row["status"]})
     return await written_comment(comment_id)
 
 
-async def delete_comment(comment_id: int, viewer: Viewer) -> None:
+async def delete_comment(comment_id: int, viewer: Viewer, reason: str | None = None) -> None:
+    """The author (even while suspended: a person can always remove what they wrote) or a
+    moderator; a moderator's deletion of another's comment is audited."""
     row = await visible_row(comment_id, viewer)
     if row["status"] == "deleted":
         raise NotFound("No such comment.")
     if row["author"] != viewer.id and not _may_moderate(viewer):
+        if viewer.is_suspended:
+            raise Forbidden("While your account is suspended you can delete only your own comments.")
         raise Forbidden("Only the author or a moderator may delete this comment.")
-    await visibility.delete(comment_id)
+    outcome = await visibility.delete(comment_id)
+    await audit.staff_action(viewer.id, row["author"], "comment_delete", "comment", comment_id, reason,
+                             {"topic_id": row["topic"], "status": row["status"], "outcome": outcome})
 
 
 async def revisions(comment_id: int, viewer: Viewer | None, *, limit: int, cursor: str | None) -> dict[str, Any]:

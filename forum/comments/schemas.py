@@ -27,6 +27,13 @@ class CommentCreate(msgspec.Struct):
 
 class CommentEdit(msgspec.Struct):
     body: Body
+    # why a moderator changes another person's comment: kept in the audit log
+    reason: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+
+
+class StaffReason(msgspec.Struct):
+    """An optional body of DELETE /api/comments/{id}: why a moderator removes another's comment."""
+    reason: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
 
 
 class CommentRead(msgspec.Struct, omit_defaults=True):

@@ -6,7 +6,12 @@ either visible everywhere to a viewer or nowhere:
   published or tombstoned reply (no text, no author);
 - an author also sees their own `pending` comments;
 - a private question and its replies only for its asker (`audience`) and coach+;
-- moderators see everything.
+- moderators see everything;
+- and a comment is visible only where its topic is (`IN_VISIBLE_TOPIC`): comments on a
+  held, rejected, spam or deleted topic only for those who may see that topic (its author
+  while it is pending, moderators). Single-comment reads and every comment route (replies,
+  revisions, edits, deletes, votes, flags, accepting, replying) go through
+  `visible_row` / `comment_dicts`, which apply both; thread pages check the topic first.
 
 A thread page is at most three queries whatever the thread's size: the page of roots
 (partial index on roots), up to 101 descendants of each root (LATERAL range scan on
@@ -35,6 +40,10 @@ VISIBLE = """(
                 SELECT 1 FROM comment ch WHERE ch.parent = c.id AND ch.status IN ('published', 'deleted'))))
         AND (NOT c.private OR $2::boolean OR c.audience = $1::bigint OR c.author = $1::bigint))
 )"""
+
+# The comment's topic `t` is visible to the viewer ($1 viewer id, $3 moderator+): the same
+# rule as `forum.topics.services.visible` for a topic page.
+IN_VISIBLE_TOPIC = "($3::boolean OR t.status = 'published' OR (t.status = 'pending' AND t.author = $1::bigint))"
 
 COLUMNS = """c.id, c.topic, c.parent, c.root_id, c.path, c.depth, c.kind, c.status, c.private, c.author,
     u.handle AS author_handle, u.role AS author_role, c.guest_name, c.author_badge, c.body_html, c.score,
@@ -98,7 +107,7 @@ async def comment_dicts(ids: list[int], viewer: Viewer | None) -> dict[int, dict
         return {}
     rows = await sql.fetch(
         f"SELECT {COLUMNS}, t.slug AS topic_slug FROM {FROM} JOIN topic t ON t.id = c.topic"
-        f" WHERE c.id = ANY($4::bigint[]) AND {VISIBLE}",
+        f" WHERE c.id = ANY($4::bigint[]) AND {VISIBLE} AND {IN_VISIBLE_TOPIC}",
         *viewer_args(viewer), list(ids))
     return {r["id"]: to_json(r, r["topic_slug"]) for r in rows}
 
@@ -117,12 +126,15 @@ async def public_comment(comment_id: int) -> dict[str, Any] | None:
     return (await comment_dicts([comment_id], None)).get(comment_id)
 
 
-async def visible_row(comment_id: int, viewer: Viewer | None) -> dict[str, Any]:
-    """The raw row of a comment the viewer may see (404 otherwise)."""
+async def visible_row(comment_id: int, viewer: Viewer | None, *, lock: bool = False) -> dict[str, Any]:
+    """The raw row of a comment the viewer may see (404 otherwise): the one door of every
+    route that acts on one comment. `lock`: FOR UPDATE of the comment's row."""
     row = await sql.fetchrow(
-        f"SELECT {', '.join('c.' + col for col in ROW_COLUMNS)}, t.slug AS topic_slug"
+        f"SELECT {', '.join('c.' + col for col in ROW_COLUMNS)}, t.slug AS topic_slug,"
+        f" t.author AS topic_author, t.status AS topic_status"
         f" FROM comment c JOIN topic t ON t.id = c.topic"
-        f" WHERE c.id = $4 AND {VISIBLE}", *viewer_args(viewer), comment_id)
+        f" WHERE c.id = $4 AND {VISIBLE} AND {IN_VISIBLE_TOPIC}{' FOR UPDATE OF c' if lock else ''}",
+        *viewer_args(viewer), comment_id)
     if row is None:
         raise NotFound("No such comment.")
     return dict(row)

@@ -124,22 +124,12 @@ async def claim_question(question_id: int, coach: Viewer) -> dict[str, Any]:
 # ---------------------------------------------------------------- accepting an answer
 
 
-def _can_see(row: Any, viewer: Viewer) -> bool:
-    if row["private"] and not (viewer.is_coach or viewer.id == row["audience"]):
-        return False
-    if row["status"] in ("published", "deleted"):
-        return True
-    return viewer.is_moderator or (row["status"] == "pending" and row["author"] == viewer.id)
-
-
 async def accept_answer(answer_id: int, viewer: Viewer) -> dict[str, Any]:
     """Mark `answer_id` as the accepted answer of the question above it (moves the mark)."""
     async with sql.transaction():
-        answer = await sql.fetchrow(
-            "SELECT id, topic, parent, root_id, path, status, private, audience, author, accepted"
-            " FROM comment WHERE id = $1", answer_id)
-        if answer is None or not _can_see(answer, viewer):
-            raise NotFound("No such comment.")
+        from forum.comments.services import visible_row
+
+        answer = await visible_row(answer_id, viewer)  # the one visibility rule of comment routes
         question = None
         if answer["parent"] is not None:
             # the nearest question above the answer, locked: one acceptance at a time per question

@@ -26,6 +26,8 @@ class TopicUpdate(msgspec.Struct):
     body: Text | msgspec.UnsetType = msgspec.UNSET
     url: Short | msgspec.UnsetType | None = msgspec.UNSET
     comments: Short | msgspec.UnsetType = msgspec.UNSET
+    # why a moderator changes another person's topic: kept in the audit log
+    reason: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
 
 
 class TopicRead(msgspec.Struct, omit_defaults=True):

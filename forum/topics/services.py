@@ -17,7 +17,7 @@ from forum.comments.validation import clean_line
 from forum.errors import BadRequest, Conflict, Forbidden, NotFound
 from forum.markup import render_markdown
 from forum.topics.urls import URL_MAX, InvalidUrl, canonical_url, looks_like_url
-from moderation import policy
+from moderation import audit, policy
 
 KINDS = ("article", "discussion")
 MODES = ("open", "premoderated", "closed")
@@ -240,6 +240,7 @@ async def update_topic(slug: str, changes: dict[str, Any], viewer: Viewer) -> di
         raise NotFound("No such topic.")
     if not (viewer.is_moderator or (row["author"] == viewer.id and viewer.is_coach)):
         raise Forbidden("Only the topic's author (a coach) or a moderator may change it.")
+    reason = changes.pop("reason", None)
     sets: list[str] = []
     args: list[Any] = [row["id"]]
 
@@ -266,6 +267,10 @@ async def update_topic(slug: str, changes: dict[str, Any], viewer: Viewer) -> di
         except asyncpg.UniqueViolationError:
             raise Conflict("url: another topic already has this address") from None
         await events.topic_changed(row["id"], kind=events.CHANGE)
+        details: dict[str, Any] = {"fields": sorted(k for k, v in changes.items() if v is not None or k == "url")}
+        if changes.get("comments") is not None:  # locking or closing: a code, not text
+            details["comments"] = {"before": row["comments_mode"], "after": changes["comments"]}
+        await audit.staff_action(viewer.id, row["author"], "topic_update", "topic", row["id"], reason, details)
     updated = await sql.fetchrow(f"SELECT {COLUMNS} FROM {FROM} WHERE t.id = $1", row["id"])
     if updated is None:
         raise RuntimeError("unexpected: no updated")

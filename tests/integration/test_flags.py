@@ -78,7 +78,7 @@ async def test_flag_opens_a_reported_item_with_its_flags(client: httpx.AsyncClie
 
 
 async def test_threshold_of_distinct_flaggers_hides_the_comment(client: httpx.AsyncClient) -> None:
-    await set_rules(flag_hide_threshold=2)
+    await set_rules(flag_hide_threshold=2, trusted_after_approved=0)  # every reader is trusted
     author = await make_user()
     c = await make_comment(await make_topic(), author)
     await flag(client, c["id"], await make_user(), "abuse")
