@@ -16,7 +16,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 import forum
-from forum import auth, db, pagination, ratelimit
+from forum import auth, db, keyed, pagination, ratelimit
 from forum.errors import EXCEPTION_HANDLERS
 from forum.events import EventListener
 from forum.settings import Settings
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> L
         raise RuntimeError("create_app needs a database: set DATABASE_URL or start it with `forum serve`")
     configure_logging(settings.log_level)
     pagination.set_secret(settings.secret_key)
+    keyed.set_secret(settings.secret_key)  # rate-limit keys, erased-handle holds
     ratelimit.set_factor(settings.rate_limit_factor)
     auth.set_idle_days(settings.session_idle_days)
 
