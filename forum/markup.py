@@ -219,6 +219,8 @@ class Renderer:
                 try:
                     return await asyncio.wait_for(asyncio.shield(future), self.budget_s)
                 except TimeoutError:
+                    self._pending.discard(future)
+                    future.cancel()  # its answer, if it ever comes, is not wanted
                     self._restart(generation)
                     raise ContentRefused(TOO_COMPLEX, rule="too_complex") from None
                 except _Restarted:

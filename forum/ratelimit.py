@@ -66,12 +66,12 @@ _WINDOW = """INSERT INTO rate_limit_bucket (key, window_start, hits, expires_at)
            window_start = EXCLUDED.window_start, expires_at = EXCLUDED.expires_at
     RETURNING hits::float8 AS value"""
 _SPACING = """INSERT INTO rate_limit_bucket (key, window_start, hits, last_at, expires_at)
-    VALUES (${a}, 0, 1, ${b}, ${b} + ${c})
+    VALUES (${a}, 0, 1, ${b}, ${b}::float8 + ${c}::float8)
     ON CONFLICT (key) DO UPDATE
        SET last_at = CASE WHEN ${b} - rate_limit_bucket.last_at >= ${c}
                           THEN ${b} ELSE rate_limit_bucket.last_at END,
            expires_at = CASE WHEN ${b} - rate_limit_bucket.last_at >= ${c}
-                          THEN ${b} + ${c} ELSE rate_limit_bucket.expires_at END
+                          THEN ${b}::float8 + ${c}::float8 ELSE rate_limit_bucket.expires_at END
     RETURNING CASE WHEN last_at = ${b} THEN NULL ELSE last_at END AS value"""
 
 
