@@ -1,3 +1,4 @@
 from forum.cli import main
 
-main()
+if __name__ == "__main__":  # render workers (spawn) import this module: no second server
+    main()

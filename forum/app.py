@@ -16,7 +16,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 import forum
-from forum import auth, db, logs, pagination, ratelimit
+from forum import auth, db, keyed, logs, pagination, ratelimit
 from forum.errors import EXCEPTION_HANDLERS
 from forum.events import EventListener
 from forum.settings import Settings
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> L
         raise RuntimeError("create_app needs a database: set DATABASE_URL or start it with `forum serve`")
     logs.configure(settings.log_level, settings.log_format)
     pagination.set_secret(settings.secret_key)
+    keyed.set_secret(settings.secret_key)  # rate-limit keys, erased-handle holds
     ratelimit.set_factor(settings.rate_limit_factor)
     auth.set_idle_days(settings.session_idle_days)
 

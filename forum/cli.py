@@ -63,9 +63,10 @@ def database(settings: Settings) -> Iterator[str]:
 
 def _run(settings: Settings, dsn: str, work: Callable[[], Awaitable[T]], pool: bool = True) -> T:
     """Run `work` with the engine pointed at `dsn` (and a small pool when asked)."""
-    from forum import db, pagination
+    from forum import db, keyed, pagination
 
     pagination.set_secret(settings.secret_key)
+    keyed.set_secret(settings.secret_key)
 
     async def runner() -> T:
         db.configure(dsn, settings)

@@ -6,11 +6,21 @@ raw HTML disabled, so any `<tag>` in the source is shown as text), bare URLs lin
 through the same cleaner (`sanitize_html`). Cleaning is idempotent: cleaning our own
 output changes nothing. bleach is unmaintained since 2026; it is used only here, so it
 can be replaced in one place.
+
+Rendering is CPU work that grows with the input (pathological Markdown such as 60,000
+characters of `![` takes about a second), so request handlers never run it on the event
+loop: `render()` hands it to a small pool of worker processes (`start_renderer`, one per
+app process, FORUM_RENDER_WORKERS) and waits at most FORUM_RENDER_BUDGET_MS. Past the budget
+the worker is killed, the pool replaced, and the text refused with a clear 422. Callers run
+their cheap limits (size, rate limit) first. Without a pool (the CLI, FORUM_RENDER_WORKERS=0)
+`render()` uses a thread and the same budget, but a thread cannot be stopped: it finishes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html as _html
+import multiprocessing
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -165,3 +175,125 @@ def plain_text(html: str) -> str:
     parser.feed(html)
     parser.close()
     return " ".join("".join(parser.parts).split())
+
+
+# ---------------------------------------------------------------- off the event loop
+
+TOO_COMPLEX = "body: this text is too complex to display; please simplify its formatting."
+
+
+class _Restarted(Exception):
+    """The pool was replaced while this render waited in it: run it again."""
+
+
+def _ping() -> bool:
+    return True
+
+
+class Renderer:
+    """A pool of render processes with a time budget per text."""
+
+    def __init__(self, workers: int, budget_s: float):
+        self.workers = workers
+        self.budget_s = budget_s
+        self._context = multiprocessing.get_context("spawn")  # no fork of a process with threads
+        self._pool = self._context.Pool(workers)
+        self._generation = 0
+        self._slots = asyncio.Semaphore(workers)  # one text per worker: no waiting inside the budget
+        self._pending: set[asyncio.Future[str]] = set()
+        self._ending: set[asyncio.Future[None]] = set()  # old pools being terminated
+        self._ready: asyncio.Future[object] = asyncio.ensure_future(asyncio.to_thread(self._pool.apply, _ping))
+
+    async def ready(self) -> None:
+        await self._ready
+
+    async def render(self, source: str) -> str:
+        from forum.errors import ContentRefused
+
+        async with self._slots:
+            while True:
+                await self._ready  # a fresh pool's workers start outside anyone's budget
+                generation = self._generation
+                future = self._submit(source)
+                self._pending.add(future)
+                try:
+                    return await asyncio.wait_for(asyncio.shield(future), self.budget_s)
+                except TimeoutError:
+                    self._pending.discard(future)
+                    future.cancel()  # its answer, if it ever comes, is not wanted
+                    self._restart(generation)
+                    raise ContentRefused(TOO_COMPLEX, rule="too_complex") from None
+                except _Restarted:
+                    continue
+                finally:
+                    self._pending.discard(future)
+
+    def _submit(self, source: str) -> asyncio.Future[str]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[str] = loop.create_future()
+
+        def settle(value: str | None, error: BaseException | None) -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(value or "")
+
+        self._pool.apply_async(render_markdown, (source,),
+                               callback=lambda v: loop.call_soon_threadsafe(settle, v, None),
+                               error_callback=lambda e: loop.call_soon_threadsafe(settle, None, e))
+        return future
+
+    def _restart(self, generation: int) -> None:
+        """Kill the workers (one is stuck past its budget) and start new ones."""
+        if generation != self._generation:
+            return  # replaced already
+        old = self._pool
+        self._generation += 1
+        self._pool = self._context.Pool(self.workers)
+        self._ready = asyncio.ensure_future(asyncio.to_thread(self._pool.apply, _ping))
+        for future in list(self._pending):
+            if not future.done():
+                future.set_exception(_Restarted())
+        ending = asyncio.ensure_future(asyncio.to_thread(old.terminate))
+        self._ending.add(ending)
+        ending.add_done_callback(self._ending.discard)
+
+    async def close(self) -> None:
+        pool = self._pool
+        await asyncio.to_thread(pool.terminate)
+        await asyncio.to_thread(pool.join)
+
+
+_renderer: Renderer | None = None
+_budget_s: float = 1.0
+
+
+async def start_renderer(workers: int, budget_s: float) -> None:
+    """At start-up: the render pool of this process (none when `workers` is 0)."""
+    global _renderer, _budget_s
+    _budget_s = budget_s
+    if workers > 0 and _renderer is None:
+        _renderer = Renderer(workers, budget_s)
+        await _renderer.ready()
+
+
+async def stop_renderer() -> None:
+    global _renderer
+    renderer, _renderer = _renderer, None
+    if renderer is not None:
+        await renderer.close()
+
+
+async def render(source: str) -> str:
+    """render_markdown off the event loop, within the budget; 422 (ContentRefused,
+    rule `too_complex`) for a text that takes longer."""
+    if _renderer is not None:
+        return await _renderer.render(source)
+    from forum.errors import ContentRefused
+
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(render_markdown, source), _budget_s)
+    except TimeoutError:
+        raise ContentRefused(TOO_COMPLEX, rule="too_complex") from None

@@ -101,6 +101,10 @@ class Settings:
     session_days: int = 30
     session_idle_days: int = 7
     cache_entries: int = 2000
+    # privacy and availability (issue 14)
+    erased_handle_hold_days: int = 90
+    render_budget_s: float = 1.0
+    render_workers: int = 1
 
     @property
     def rate_limits_on(self) -> bool:
@@ -146,6 +150,10 @@ class Settings:
             "session_days": _int("FORUM_SESSION_DAYS", get("FORUM_SESSION_DAYS", "30"), 1),
             "session_idle_days": _int("FORUM_SESSION_IDLE_DAYS", get("FORUM_SESSION_IDLE_DAYS", "7"), 1),
             "cache_entries": _int("FORUM_CACHE_ENTRIES", get("FORUM_CACHE_ENTRIES", "2000"), 0),
+            "erased_handle_hold_days": _int("FORUM_ERASED_HANDLE_HOLD_DAYS",
+                                            get("FORUM_ERASED_HANDLE_HOLD_DAYS", "90"), 0),
+            "render_budget_s": _int("FORUM_RENDER_BUDGET_MS", get("FORUM_RENDER_BUDGET_MS", "1000"), 50) / 1000,
+            "render_workers": _int("FORUM_RENDER_WORKERS", get("FORUM_RENDER_WORKERS", "1"), 0),
         }
         if secret:
             kwargs["secret_key"] = secret

@@ -38,7 +38,9 @@ class Draft:
     author: Viewer | None  # None for a guest
     guest_name: str | None
     body: str  # Markdown source
-    body_html: str  # sanitized HTML (links counted here)
+    # sanitized HTML (links counted here); None: `evaluate` renders it after the rate
+    # limits, off the event loop (forum.markup.render), and returns it in the verdict
+    body_html: str | None
     target: str  # "comment" | "topic"
     topic_id: int | None = None
     topic_mode: str = "open"  # open | premoderated | closed
@@ -53,6 +55,7 @@ class Verdict:
     reasons: list[str] = field(default_factory=list)
     urgent: bool = False
     support: str | None = None  # the crisis message, returned to the poster
+    body_html: str = ""  # the draft's sanitized HTML
 
 
 @dataclass(frozen=True)
@@ -278,10 +281,14 @@ async def evaluate(draft: Draft, facts: Facts | None = None) -> Verdict:
         if standing.rejected_recent and standing.rejection_rate > REJECTION_RATE_LIMIT:
             reasons.append("rejection_history")
     await _rate_limit(draft, trusted)
+    # Only now the costly part: a refused or rate-limited draft is never rendered.
+    from forum.markup import render
+
+    body_html = draft.body_html if draft.body_html is not None else await render(draft.body)
 
     staff = author is not None and author.is_moderator  # they would approve themselves
     if not staff:
-        if not trusted and count_links(draft.body_html) > rules.max_links_untrusted:
+        if not trusted and count_links(body_html) > rules.max_links_untrusted:
             reasons.append("links")
         if matchers.suspect.find(toks) is not None:
             reasons.append("suspect_word")
@@ -289,7 +296,7 @@ async def evaluate(draft: Draft, facts: Facts | None = None) -> Verdict:
             reasons.append("premoderated_topic")
         if rules.premoderate_all:
             reasons.append("premoderate_all")
-    verdict = Verdict(status="pending" if reasons else "published", reasons=reasons)
+    verdict = Verdict(status="pending" if reasons else "published", reasons=reasons, body_html=body_html)
     if matchers.crisis.find(toks) is not None:
         verdict.urgent = True
         verdict.support = rules.crisis_message or None

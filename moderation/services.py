@@ -505,7 +505,7 @@ async def _mark_author_for_review(author_id: int, except_comment: int) -> None:
 async def _decide_topic(viewer: Viewer, item: asyncpg.Record, action: str, reason: str | None,
                         body: str | None) -> dict[str, Any]:
     """The topic's side of a decision; `_decide` settles the items and the audit entry."""
-    from forum.markup import render_markdown
+    from forum.markup import render
     from forum.notifications.services import notify
 
     topic_id = item["topic"]
@@ -521,7 +521,7 @@ async def _decide_topic(viewer: Viewer, item: asyncpg.Record, action: str, reaso
                 raise RuntimeError("unexpected: no body")
             await policy.evaluate_edit(body, viewer)
             await sql.execute("UPDATE topic SET body = $2, body_html = $3, updated_at = now() WHERE id = $1",
-                              topic_id, body, render_markdown(body))
+                              topic_id, body, await render(body))
         if before == "pending":
             await sql.execute("UPDATE topic SET status = 'published', updated_at = now() WHERE id = $1", topic_id)
         await events.topic_changed(topic_id)

@@ -9,10 +9,11 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from forum.accounts import services
+from forum.accounts import addresses, services
 from forum.accounts.schemas import (
     AdminUserOut,
     AuthOut,
+    ConfirmEmailIn,
     ExportOut,
     InviteIn,
     InviteOut,
@@ -33,10 +34,19 @@ class AuthController(Controller):
 
     @post("/register", operation_id="register_user", status_code=HTTP_201_CREATED)
     async def register_user(self, data: JSONBody[RegisterIn], client_ip: NamedDependency[str]) -> AuthOut:
-        """Create an account (role `reader`) and sign in. Email is optional. A handle that
-        reads as a staff title (coach, moderator, admin...) or as a word the forum shows
-        itself (deleted, guest...) is refused with 409, like a taken one."""
+        """Create an account (role `reader`) and sign in. Email is optional: it is attached
+        once its owner confirms it through a mailed link, and the answer is the same whether
+        or not the address already has an account. A handle that reads as a staff title
+        (coach, moderator, admin...) or as a word the forum shows itself (deleted, guest...),
+        or that an erased account had within the hold period, is refused with 409, like a taken one."""
         return await services.register(data.handle, data.password, data.email, client_ip)
+
+    @post("/confirm-email", operation_id="confirm_email", status_code=HTTP_204_NO_CONTENT)
+    async def confirm_email(self, data: JSONBody[ConfirmEmailIn]) -> None:
+        """Attach an email address with the single-use token mailed to it (the link
+        `{FORUM_PUBLIC_URL}/confirm-email?token=...`, valid 24 hours). 400 for an unknown,
+        used or expired token; 409 when another account took the address meanwhile."""
+        await addresses.confirm(data.token)
 
     @post("/login", operation_id="login_user", status_code=HTTP_200_OK)
     async def login_user(self, data: JSONBody[LoginIn], client_ip: NamedDependency[str]) -> AuthOut:

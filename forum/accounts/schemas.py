@@ -51,6 +51,13 @@ class MeOut(msgspec.Struct):
     notify_email: bool
     suspended_until: datetime | None
     suspension_reason: str | None
+    # an address waiting for its owner to open the mailed confirmation link (email is
+    # attached only then); null when none waits or when mail is not configured
+    pending_email: str | None = None
+
+
+class ConfirmEmailIn(msgspec.Struct):
+    token: Annotated[str, msgspec.Meta(max_length=200)]
 
 
 class MePatch(msgspec.Struct):

@@ -2,12 +2,19 @@
 
 Privacy rules kept here: an email address is returned only to its owner (GET /api/me,
 export) and never appears in an error message or a log line; login failures answer one
-message after the same work whether or not the account exists.
+message after the same work whether or not the account exists; registration and email
+changes answer the same whether or not the address has an account (forum/accounts/addresses.py).
+
+Sign-in limits (`login`) reveal nothing and lock nobody out: every attempt counts per client
+address; failures count per login text (as typed: a handle and an email of one account are
+two texts, never linked) and per (login text, address). An address that failed too often on
+a login text is refused for it; past the slower per-text limit (the back-off), only addresses
+that have not failed on it yet are heard, so the owner signs in from a fresh address while a
+guesser needs a new address for every guess. The same for existing and unknown accounts.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import secrets
@@ -18,8 +25,8 @@ import asyncpg
 import msgspec
 from email_validator import EmailNotValidError, validate_email
 
-from forum import auth, ratelimit, sql
-from forum.accounts import passwords, reserved
+from forum import auth, keyed, ratelimit, sql
+from forum.accounts import addresses, passwords, reserved
 from forum.accounts.schemas import (
     AdminUserOut,
     AuthOut,
@@ -38,12 +45,30 @@ HANDLE_RE = re.compile(r"[A-Za-z0-9_.\-]{3,30}")
 EMAIL_MAX = 254
 
 LOGIN_FAILED = "Wrong login or password."
-LOGIN_LIMIT, LOGIN_WINDOW_S = 10, 15 * 60  # per account and per client address
+LOGIN_LIMIT, LOGIN_WINDOW_S = 10, 15 * 60  # attempts per client address
+LOGIN_PAIR_FAILURES = 10  # failures per (login text, client address) in LOGIN_WINDOW_S
+LOGIN_NAME_FAILURES, LOGIN_NAME_WINDOW_S = 30, 60 * 60  # failures per login text: then the back-off
+CHECK_LIMIT = 10  # current-password checks per account in LOGIN_WINDOW_S
 REGISTER_LIMIT, REGISTER_WINDOW_S = 20, 60 * 60  # per client address
 LOGIN_LIMITED = "Too many sign-in attempts; try again later."
 
+_handle_hold_days = 90
+
+
+def set_handle_hold_days(days: int) -> None:
+    """FORUM_ERASED_HANDLE_HOLD_DAYS: how long an erased account's handle stays unavailable."""
+    global _handle_hold_days
+    _handle_hold_days = days
+
+
+def handle_hash(handle: str) -> str:
+    """The keyed hash under which an erased handle is held (the handle itself is not kept)."""
+    return keyed.digest("erased-handle", handle.lower())
+
 _USER_COLUMNS = ("id, handle, email, role, status, suspended_until, suspension_reason, notify_email,"
-                 " created_at, password_hash")
+                 " created_at, password_hash,"
+                 ' (SELECT c.email FROM email_confirmation c WHERE c."user" = forum_user.id AND c.used_at IS NULL'
+                 "   AND c.expires_at > now() ORDER BY c.id DESC LIMIT 1) AS pending_email")
 
 
 # ---------------------------------------------------------------- validation
@@ -89,9 +114,11 @@ def _conflict_from(exc: asyncpg.UniqueViolationError) -> Conflict:
 
 
 async def _handle_taken(handle: str, except_user: int | None = None) -> bool:
+    """Another account has it, or an erased account had it within the hold period."""
     return bool(await sql.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM forum_user WHERE lower(handle) = lower($1) AND id IS DISTINCT FROM $2)",
-        handle, except_user))
+        "SELECT EXISTS (SELECT 1 FROM forum_user WHERE lower(handle) = lower($1) AND id IS DISTINCT FROM $2)"
+        " OR EXISTS (SELECT 1 FROM erased_handle WHERE handle_hash = $3 AND held_until > now())",
+        handle, except_user, handle_hash(handle)))
 
 
 async def user_id_by_handle(handle: str) -> int | None:
@@ -134,9 +161,11 @@ async def revoke_sessions(user_id: int, *, keep_session_id: int | None = None) -
 # ---------------------------------------------------------------- register / login
 
 
-async def _prepare_user(handle: str, password: str, email: str | None, role: str) -> tuple[str, str | None, str, str]:
+async def _prepare_user(handle: str, password: str, email: str | None, role: str, *,
+                        check_email: bool = True) -> tuple[str, str | None, str, str]:
     """Validate like registration and hash (outside any transaction: hashing is slow).
-    Returns (handle, email, password_hash, role); 400/409 on refusal."""
+    Returns (handle, email, password_hash, role); 400/409 on refusal. `check_email=False`
+    (self-registration): a taken address is not refused here (addresses.request_address)."""
     handle = clean_handle(handle)
     clean = clean_email(email) if email is not None and email.strip() != "" else None
     passwords.check_policy(password, handle=handle, email=clean)
@@ -144,7 +173,7 @@ async def _prepare_user(handle: str, password: str, email: str | None, role: str
     # Cheap checks first, so a taken handle costs no hashing; the unique indexes decide races.
     if await _handle_taken(handle):
         raise Conflict("handle: already taken; choose another.")
-    if clean is not None and await email_taken(clean):
+    if check_email and clean is not None and await email_taken(clean):
         raise Conflict("email: already in use by another account.")
     return handle, clean, await passwords.hash_password(password), role
 
@@ -168,9 +197,11 @@ async def register(handle: str, password: str, email: str | None, client_ip: str
                         "Too many registrations from this address; try again later.")
     if reserved.reserved_handle(handle):
         raise Conflict(reserved.RESERVED_DETAIL)
-    prepared = await _prepare_user(handle, password, email, "reader")
+    handle, clean, password_hash, role = await _prepare_user(handle, password, email, "reader", check_email=False)
     async with sql.transaction():
-        row = await _insert_user(*prepared)
+        row = await _insert_user(handle, None, password_hash, role)
+        if clean is not None:  # the same answer whether or not the address is taken
+            await addresses.request_address(row["id"], clean)
         token = await create_session(row["id"])
     log.info("account %s registered", row["id"])
     return AuthOut(token=token, user=UserRef(id=row["id"], handle=row["handle"], role=row["role"]))
@@ -182,15 +213,24 @@ async def create_user_cli(handle: str, password: str, email: str | None, role: s
     return {"id": row["id"], "handle": row["handle"], "role": row["role"]}
 
 
-def _login_key(login: str) -> str:
-    return hashlib.sha256(login.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()[:32]
+def _login_limits(name: str, client_ip: str) -> tuple[ratelimit.Window, ratelimit.Window]:
+    """The failure counters of a login text: per (text, address) and per text (the back-off)."""
+    text = name.lower()
+    return (ratelimit.Window(f"login:pair:{text}\x00{client_ip}", LOGIN_PAIR_FAILURES, LOGIN_WINDOW_S, LOGIN_LIMITED),
+            ratelimit.Window(f"login:name:{text}", LOGIN_NAME_FAILURES, LOGIN_NAME_WINDOW_S, LOGIN_LIMITED))
 
 
 async def login(login_name: str, password: str, client_ip: str) -> AuthOut:
     """Handle or email. Unknown login, erased account and wrong password all answer the same
-    401 after one full argon2 verification."""
+    401 after one full argon2 verification, and the same 429s (see the module's docstring)."""
     await ratelimit.hit(f"login:ip:{client_ip}", LOGIN_LIMIT, LOGIN_WINDOW_S, LOGIN_LIMITED)
     name = login_name.strip()
+    pair, per_name = _login_limits(name, client_ip)
+    pair_failures, name_failures = await ratelimit.peek(pair, per_name)
+    if ratelimit.bound(pair) and pair_failures >= ratelimit.bound(pair):
+        raise ratelimit.refuse(pair)
+    if ratelimit.bound(per_name) and name_failures >= ratelimit.bound(per_name) and pair_failures > 0:
+        raise ratelimit.refuse(per_name)  # the back-off: addresses that failed here wait
     row: asyncpg.Record | None = None
     if name and "\x00" not in name:
         if "@" in name:
@@ -201,11 +241,9 @@ async def login(login_name: str, password: str, client_ip: str) -> AuthOut:
             row = await sql.fetchrow(
                 "SELECT id, handle, role, password_hash FROM forum_user"
                 " WHERE lower(handle) = lower($1) AND status <> 'erased'", name)
-    # Per account when it exists (handle and email count together), else per login text.
-    account_key = f"login:user:{row['id']}" if row is not None else f"login:name:{_login_key(name)}"
-    await ratelimit.hit(account_key, LOGIN_LIMIT, LOGIN_WINDOW_S, LOGIN_LIMITED)
     stored = row["password_hash"] if row is not None else None
     if not await passwords.verify(stored, password) or row is None:
+        await ratelimit.check(pair, per_name, enforce=False)  # failures only: the owner is never locked out
         raise Unauthorized(LOGIN_FAILED)
     async with sql.transaction():
         if passwords.needs_rehash(stored):  # type: ignore[arg-type]
@@ -231,12 +269,18 @@ def _effective_status(row: asyncpg.Record) -> str:
 
 
 def _me_out(row: asyncpg.Record) -> MeOut:
+    from forum.notifications import mail
+
     status = _effective_status(row)
     suspended = status == "suspended"
-    return MeOut(id=row["id"], handle=row["handle"], email=row["email"], role=row["role"], status=status,
+    email, pending = row["email"], row["pending_email"]
+    if pending is not None and not mail.enabled():
+        email, pending = pending, None  # held without mail: shown as given (forum/accounts/addresses.py)
+    return MeOut(id=row["id"], handle=row["handle"], email=email, role=row["role"], status=status,
                  created_at=row["created_at"], notify_email=row["notify_email"],
                  suspended_until=row["suspended_until"] if suspended else None,
-                 suspension_reason=row["suspension_reason"] if suspended else None)
+                 suspension_reason=row["suspension_reason"] if suspended else None,
+                 pending_email=pending)
 
 
 async def _user_row(user_id: int, *, for_update: bool = False) -> asyncpg.Record:
@@ -285,12 +329,17 @@ async def update_me(viewer: Viewer, patch: MePatch) -> MeOut:
                 if await _handle_taken(new_handle, except_user=viewer.id):
                     raise Conflict("handle: already taken; choose another.")
                 await sql.execute("UPDATE forum_user SET handle = $2 WHERE id = $1", viewer.id, new_handle)
-            if wants_email and new_email != row["email"]:
-                if new_email is not None and await email_taken(new_email, except_user=viewer.id):
-                    raise Conflict("email: already in use by another account.")
-                await sql.execute("UPDATE forum_user SET email = $2 WHERE id = $1", viewer.id, new_email)
-                # a reset link mailed to the old address must not outlive the change
-                await sql.execute('DELETE FROM password_reset WHERE "user" = $1 AND used_at IS NULL', viewer.id)
+            if wants_email and new_email is None:
+                await addresses.drop_requests(viewer.id)
+                if row["email"] is not None:
+                    await sql.execute("UPDATE forum_user SET email = NULL WHERE id = $1", viewer.id)
+                    # a reset link mailed to the old address must not outlive the change
+                    await sql.execute('DELETE FROM password_reset WHERE "user" = $1 AND used_at IS NULL', viewer.id)
+            elif wants_email and new_email is not None:
+                if new_email == row["email"]:
+                    await addresses.drop_requests(viewer.id)  # keeping the address: no change waits
+                else:  # the same answer whether or not the address is taken
+                    await addresses.request_address(viewer.id, new_email)
         except asyncpg.UniqueViolationError as exc:
             raise _conflict_from(exc) from None
         if isinstance(patch.notify_email, bool):
@@ -309,8 +358,8 @@ async def _check_current_password(row: asyncpg.Record, current: object) -> str |
     """The stored hash the password was verified against; 400 missing, 403 wrong."""
     if not isinstance(current, str) or current == "":
         raise BadRequest("current_password: required to change the password or the email address.")
-    # Guessing the current password with a stolen token counts against the account's login limit.
-    await ratelimit.hit(f"login:user:{row['id']}", LOGIN_LIMIT, LOGIN_WINDOW_S, LOGIN_LIMITED)
+    # Guessing the current password with a stolen token is limited per account.
+    await ratelimit.hit(f"check:user:{row['id']}", CHECK_LIMIT, LOGIN_WINDOW_S, LOGIN_LIMITED)
     if not await passwords.verify(row["password_hash"], current):
         raise Forbidden("current_password: does not match.")
     return row["password_hash"]  # type: ignore[no-any-return]
@@ -358,6 +407,29 @@ async def change_role(admin: Viewer, user_id: int, role: str) -> AdminUserOut:
 # ---------------------------------------------------------------- erasure
 
 
+def personal_rate_keys(user_id: int, handle: str | None, email: str | None) -> list[str]:
+    """The rate-limit buckets that name this person (its handle, email or id). Buckets keyed
+    by a client address alone are not tied to anyone; they expire (forum/ratelimit.sweep)."""
+    keys = [f"{kind}:user:{user_id}" for kind in ("check", "flag")]
+    keys += [f"post:user:{user_id}", f"post:user-hour:{user_id}"]
+    for name in (handle, email):
+        if name:
+            keys += [f"login:name:{name.lower()}", f"pwreset:login:{name.lower()}"]
+    if email:
+        keys.append(f"mail:address:{email}")
+    return keys
+
+
+async def _hold_handle(handle: str | None) -> None:
+    """Keep an erased handle from anyone else for FORUM_ERASED_HANDLE_HOLD_DAYS (as a keyed hash)."""
+    if handle is None or _handle_hold_days <= 0:
+        return
+    await sql.execute(
+        "INSERT INTO erased_handle (handle_hash, held_until) VALUES ($1, now() + $2 * interval '1 day')"
+        " ON CONFLICT (handle_hash) DO UPDATE SET held_until = greatest(erased_handle.held_until, EXCLUDED.held_until)",
+        handle_hash(handle), _handle_hold_days)
+
+
 async def erase_account(viewer: Viewer) -> None:
     """DELETE /api/me: all or nothing, in one transaction.
 
@@ -370,10 +442,13 @@ async def erase_account(viewer: Viewer) -> None:
 
     user_id = viewer.id
     async with sql.transaction():
-        row = await sql.fetchrow("SELECT id FROM forum_user WHERE id = $1 AND status <> 'erased' FOR UPDATE",
-                                 user_id)
+        row = await sql.fetchrow(
+            "SELECT id, handle, email FROM forum_user WHERE id = $1 AND status <> 'erased' FOR UPDATE", user_id)
         if row is None:
             raise NotFound("No such user.")
+        await _hold_handle(row["handle"])
+        await ratelimit.forget(*personal_rate_keys(user_id, row["handle"], row["email"]))
+        await addresses.drop_requests(user_id)
         await erase_user_content(user_id)
         await remove_flags_of(user_id)
         # Replayable responses may carry the user's text and handle.

@@ -6,7 +6,8 @@ caller's transaction:
   have no replies are then removed (peeling chains of the user's own replies layer by
   layer), and every revision of them goes;
 - counts (`reply_count` on ancestors, `topic.comment_count`) lose the user's public
-  comments; helpful votes the user cast are withdrawn and the scores fixed;
+  comments; the user's tombstones that stay have their `reply_count` counted again;
+  helpful votes the user cast are withdrawn and the scores fixed;
 - the user's topics stay (articles are the organisation's) without author; a discussion
   also loses its text, which the user wrote;
 - every affected topic's version is bumped.
@@ -71,6 +72,13 @@ async def erase_user_content(user_id: int) -> None:
             break
         gone = {r["id"] for r in removed}
         ids = [i for i in ids if i not in gone]
+    # the tombstones that stay: their reply_count still counted the user's own public
+    # replies (skipped above because they were going): count their public descendants again
+    if ids:
+        await sql.execute(
+            "UPDATE comment t SET reply_count = (SELECT count(*) FROM comment d WHERE d.root_id = t.root_id"
+            " AND d.path > t.path AND d.path LIKE t.path || '%' AND d.status = 'published' AND NOT d.private)"
+            " WHERE t.id = ANY($1::bigint[])", ids)
 
     topics = await sql.fetch(
         "UPDATE topic SET author = NULL,"

@@ -1,10 +1,12 @@
 """Start-up of the comments domain: this process's thread-page cache and its invalidation,
-and the shared version reads of thread requests (forum/coalesce.py)."""
+the shared version reads of thread requests (forum/coalesce.py), and the Markdown render
+pool (forum/markup.py: rendering never runs on the event loop)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from forum import markup
 from forum.coalesce import SharedReads
 from forum.comments.cache import PageCache
 from forum.events import EventListener, TopicEvent
@@ -22,6 +24,7 @@ def shared_reads(app: Any) -> SharedReads:
 
 
 async def on_startup(app: Any, settings: Any, listener: EventListener) -> None:
+    await markup.start_renderer(settings.render_workers, settings.render_budget_s)
     cache = PageCache(settings.cache_entries)
     app.state.thread_pages = cache
 
@@ -36,6 +39,7 @@ async def on_startup(app: Any, settings: Any, listener: EventListener) -> None:
 
 
 async def on_shutdown(app: Any) -> None:
+    await markup.stop_renderer()
     cache = page_cache(app)
     if cache is not None:
         cache.clear()

@@ -14,7 +14,6 @@ from forum.comments.services import ROW, iso, to_json, visible_row, written_comm
 from forum.comments.validation import clean_body, clean_guest_name
 from forum.comments.viewer import edit_deadline
 from forum.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
-from forum.markup import render_markdown
 from moderation import audit, policy
 
 KINDS = ("comment", "question")
@@ -86,9 +85,9 @@ async def create_comment(slug: str, draft: NewComment, viewer: Viewer | None, cl
         path = tree.child_path(parent["path"] if parent else None, comment_id)
     except tree.PathTooDeep as exc:
         raise BadRequest(f"parent_id: {exc}") from None
-    html = render_markdown(body)
+    # the policy renders the Markdown itself, after its rate limits (off the event loop)
     verdict = await policy.evaluate(policy.Draft(
-        author=viewer, guest_name=guest_name, body=body, body_html=html, target="comment",
+        author=viewer, guest_name=guest_name, body=body, body_html=None, target="comment",
         topic_id=topic["id"], topic_mode=topic["comments_mode"], client_ip=client_ip, kind=draft.kind,
     ), policy.facts_from(topic, viewer))
     row = await sql.fetchrow(
@@ -103,7 +102,7 @@ async def create_comment(slug: str, draft: NewComment, viewer: Viewer | None, cl
         comment_id, topic["id"], parent["id"] if parent else None,
         parent["root_id"] if parent else comment_id, path, parent["depth"] + 1 if parent else 0,
         draft.kind, private, audience, verdict.status, viewer.id if viewer else None, guest_name,
-        viewer.role if viewer is not None and viewer.role != "reader" else None, body, html,
+        viewer.role if viewer is not None and viewer.role != "reader" else None, body, verdict.body_html,
         "unanswered" if draft.kind == "question" else None, verdict.urgent, verdict.status == "published",
     )
     if row is None:

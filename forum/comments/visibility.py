@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from forum import events, sql
-from forum.comments import tree
+from forum.comments import idempotency, tree
 from forum.comments.services import ROW
 from forum.comments.validation import clean_body
 from forum.errors import BadRequest, Conflict, NotFound
-from forum.markup import render_markdown
+from forum.markup import render
 
 FINAL_STATUSES = ("rejected", "spam")
 
@@ -118,10 +118,10 @@ async def reject(comment_id: int, status: str, locked: Mapping[str, Any] | None 
 async def replace_body(comment_id: int, body_markdown: str, editor_id: int | None) -> None:
     """New text (an edit, or a moderator's edit): the old version is kept as a revision."""
     body = clean_body(body_markdown)
+    html = await render(body)  # off the event loop, before the row is locked
     row = await _lock(comment_id)
     if row["status"] == "deleted":
         raise Conflict("A deleted comment cannot be edited.")
-    html = render_markdown(body)
     await sql.execute(
         "INSERT INTO comment_revision (comment, body, body_html, editor, created_at)"
         " VALUES ($1, $2, $3, $4, clock_timestamp())",
@@ -137,6 +137,7 @@ async def delete(comment_id: int, *, erase_author: bool = False) -> str:
     replies, otherwise the row goes. Returns "tombstone" or "removed"."""
     row = await _lock(comment_id)
     was_public = is_public(row)
+    await idempotency.forget_comment(comment_id)  # a replayed POST must not hand the deleted text back
     has_replies = await sql.fetchval("SELECT EXISTS (SELECT 1 FROM comment WHERE parent = $1)", comment_id)
     if was_public:
         await _adjust_reply_counts(row, -1)

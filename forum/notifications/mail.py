@@ -94,14 +94,16 @@ async def enqueue_notification(notification_id: int, user_id: int, kind: str) ->
     )
 
 
-async def enqueue(user_id: int, kind: str, subject: str, body: str) -> int | None:
-    """Queue an email that is not a notification (a password reset link)."""
+async def enqueue(user_id: int, kind: str, subject: str, body: str, *,
+                  confirmation: int | None = None) -> int | None:
+    """Queue an email that is not a notification (a password reset link). `confirmation`:
+    an `email_confirmation` row; the email goes to its address, not to the account's."""
     if not enabled():
         return None
     result: int | None = await sql.fetchval(
-        'INSERT INTO email_outbox ("user", kind, subject, body, attempts, next_attempt_at, created_at)'
-        " VALUES ($1, $2, $3, $4, 0, now(), now()) RETURNING id",
-        user_id, kind, subject, body,
+        'INSERT INTO email_outbox ("user", kind, subject, body, attempts, next_attempt_at, created_at, confirmation)'
+        " VALUES ($1, $2, $3, $4, 0, now(), now(), $5) RETURNING id",
+        user_id, kind, subject, body, confirmation,
     )
     return result
 
@@ -209,7 +211,7 @@ class Sender:
             UPDATE email_outbox o
                SET attempts = o.attempts + 1, next_attempt_at = now() + $2 * interval '1 second'
               FROM due WHERE o.id = due.id
-            RETURNING o.id, o."user", o.kind, o.subject, o.body, o.attempts
+            RETURNING o.id, o."user", o.kind, o.subject, o.body, o.attempts, o.confirmation
             """,
             BATCH, CLAIM_LEASE_S,
         )
@@ -225,6 +227,10 @@ class Sender:
         recipient = await sql.fetchrow(
             "SELECT email, notify_email FROM forum_user WHERE id = $1 AND status <> 'erased'", row["user"])
         address = recipient["email"] if recipient is not None else None
+        if row["confirmation"] is not None:  # a confirmation link goes to the address it confirms
+            address = await sql.fetchval(
+                "SELECT email FROM email_confirmation WHERE id = $1 AND used_at IS NULL AND expires_at > now()",
+                row["confirmation"]) if recipient is not None else None
         if row["kind"] == "notification" and recipient is not None and not recipient["notify_email"]:
             address = None  # opted out since the email was queued
         if not address:

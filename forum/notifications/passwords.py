@@ -34,7 +34,7 @@ async def request_reset(login: str, client_ip: str) -> None:
     login = login.strip()
     await ratelimit.hit(f"pwreset:ip:{client_ip}", 10, 3600,
                         "Too many password reset requests; try again later.")
-    await ratelimit.hit(f"pwreset:login:{hash_reset_token(login.lower())}", 3, 3600,
+    await ratelimit.hit(f"pwreset:login:{login.lower()}", 3, 3600,  # stored as a keyed hash
                         "Too many password reset requests; try again later.")
     if not login or not mail.enabled():
         return

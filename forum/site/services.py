@@ -2,7 +2,7 @@
 
 The site document holds only what every reader may know (no setting that is a secret,
 no address, no word list). The preview renders through the one renderer and sanitizer
-(forum.markup.render_markdown), stores nothing, and is rate-limited per client address
+(forum.markup.render, off the event loop within its time budget), stores nothing, and is rate-limited per client address
 and per account: it costs the same work as a post.
 """
 
@@ -15,7 +15,7 @@ from forum.accounts.services import HANDLE_RE
 from forum.auth import Viewer
 from forum.comments.services import SORTS
 from forum.comments.validation import BODY_MAX, GUEST_NAME_MAX, clean_body
-from forum.markup import ALLOWED_TAGS, render_markdown
+from forum.markup import ALLOWED_TAGS, render
 from forum.pagination import MAX_LIMIT
 from forum.settings import Settings
 from forum.topics.services import COUNTS_MAX, TITLE_MAX
@@ -59,4 +59,4 @@ async def preview(body: str, viewer: Viewer | None, client_ip: str) -> str:
     if viewer is not None:
         limits.append(ratelimit.Window(f"preview:user:{viewer.id}", PREVIEWS_PER_ACCOUNT, 60, PREVIEW_DETAIL))
     await ratelimit.check(*limits)
-    return render_markdown(text)
+    return await render(text)

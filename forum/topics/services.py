@@ -15,7 +15,7 @@ from forum import events, pagination, sql
 from forum.auth import Viewer
 from forum.comments.validation import clean_line
 from forum.errors import BadRequest, Conflict, Forbidden, NotFound
-from forum.markup import render_markdown
+from forum.markup import render
 from forum.topics.urls import URL_MAX, InvalidUrl, canonical_url, looks_like_url
 from moderation import audit, policy
 
@@ -212,14 +212,16 @@ async def create_topic(*, kind: str, title: str, body: str, slug: str | None, ur
             raise BadRequest(f"slug: lower-case letters, digits and single dashes, at most {SLUG_MAX} characters")
         if slug in RESERVED_SLUGS:
             raise BadRequest(f"slug: {slug!r} is reserved; choose another")
-    html = render_markdown(text) if text else ""
     verdict = None
-    if kind == "discussion":
+    if kind == "discussion":  # the policy's limits first, then the render (off the event loop)
         verdict = await policy.evaluate(policy.Draft(
-            author=viewer, guest_name=None, body=text, body_html=html, target="topic",
+            author=viewer, guest_name=None, body=text, body_html=None, target="topic",
             # the mode governs the discussion's comments, not the discussion itself
             topic_mode="open",
             client_ip=client_ip, kind="discussion", title=title))
+        html = verdict.body_html
+    else:  # an article: coaches and staff only
+        html = await render(text) if text else ""
     values = {"kind": kind, "title": title, "url": url, "body": text, "body_html": html, "author": viewer.id,
               "comments_mode": mode, "status": verdict.status if verdict else "published"}
     topic_id = await _insert(values, slug or slugify(title), generated=slug is None)
@@ -254,7 +256,7 @@ async def update_topic(slug: str, changes: dict[str, Any], viewer: Viewer) -> di
         text = clean_topic_body(changes["body"], required=row["kind"] == "discussion")
         await policy.evaluate_edit(text, viewer)
         put("body", text)
-        put("body_html", render_markdown(text) if text else "")
+        put("body_html", await render(text) if text else "")
     if "url" in changes:
         put("url", clean_url(changes["url"]))
     if changes.get("comments") is not None:

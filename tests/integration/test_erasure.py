@@ -158,7 +158,7 @@ async def test_erasure_leaves_no_trace_in_any_table(client: httpx.AsyncClient) -
     assert (await client.get(f"/api/users/{victim.id}")).status_code == 404
 
 
-async def test_erasure_revokes_every_session_and_frees_the_handle(client: httpx.AsyncClient) -> None:
+async def test_erasure_revokes_every_session_frees_the_email_and_holds_the_handle(client: httpx.AsyncClient) -> None:
     victim = await _register(client, "leaving@example.org")
     other = (await client.post("/api/auth/login", json={"login": victim.handle, "password": PASSWORD})).json()
     assert (await client.delete("/api/me", headers=auth(victim))).status_code == 204
@@ -166,9 +166,12 @@ async def test_erasure_revokes_every_session_and_frees_the_handle(client: httpx.
     assert await sql.fetchval("SELECT count(*) FROM user_session") == 0
     # a second DELETE with the dead token is refused, not repeated
     assert (await client.delete("/api/me", headers=auth(victim))).status_code == 401
-    r = await client.post("/api/auth/register", json={"handle": victim.handle, "password": PASSWORD,
+    r = await client.post("/api/auth/register", json={"handle": victim.handle, "password": PASSWORD})
+    assert r.status_code == 409  # held for FORUM_ERASED_HANDLE_HOLD_DAYS (test_privacy.py)
+    r = await client.post("/api/auth/register", json={"handle": victim.handle + "2", "password": PASSWORD,
                                                       "email": "leaving@example.org"})
     assert r.status_code == 201 and r.json()["user"]["id"] != victim.id
+    assert await sql.fetchval("SELECT id FROM forum_user WHERE email = 'leaving@example.org'") == r.json()["user"]["id"]
 
 
 async def test_erasure_is_all_or_nothing(client: httpx.AsyncClient, monkeypatch: Any) -> None:

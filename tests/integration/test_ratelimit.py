@@ -12,7 +12,8 @@ from tests.helpers import unique
 
 
 async def hits(key: str) -> int | None:
-    return await sql.fetchval("SELECT hits FROM rate_limit_bucket WHERE key = $1", key)  # type: ignore[no-any-return]
+    return await sql.fetchval("SELECT hits FROM rate_limit_bucket WHERE key = $1",  # type: ignore[no-any-return]
+                              ratelimit.stored_key(key))
 
 
 async def test_limits_counted_together_raise_the_first_exceeded(client: httpx.AsyncClient,

@@ -47,6 +47,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/auth/logout"): USERS,
     ("POST", "/api/auth/password-reset"): ALL,
     ("POST", "/api/auth/password-reset/confirm"): ALL,
+    ("POST", "/api/auth/confirm-email"): ALL,
     ("GET", "/api/me"): USERS,
     ("PATCH", "/api/me"): ACTIVE,  # no handle changes while suspended (no evading moderation)
     ("DELETE", "/api/me"): USERS,  # erasure stays possible while suspended
@@ -177,6 +178,7 @@ def request_for(method: str, path: str, w: World, persona: str, login_handle: st
         ("POST", "/api/auth/login"): {"login": login_handle, "password": PASSWORD},
         ("POST", "/api/auth/password-reset"): {"login": "nobody-here"},
         ("POST", "/api/auth/password-reset/confirm"): {"token": secrets.token_urlsafe(32), "password": PASSWORD},
+        ("POST", "/api/auth/confirm-email"): {"token": secrets.token_urlsafe(32)},
         ("PATCH", "/api/me"): {"handle": f"m_{u}"},
         ("POST", "/api/me/notifications/read"): {"all": True},
         ("PATCH", "/api/admin/users/{user_id}"): {"role": "coach"},
