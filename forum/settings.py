@@ -84,6 +84,9 @@ class Settings:
     session_days: int = 30
     session_idle_days: int = 7
     cache_entries: int = 2000
+    # On-call alert for urgent (crisis) items: a signed JSON POST through the outbox.
+    urgent_webhook_url: str | None = field(default=None, repr=False)
+    urgent_webhook_secret: str | None = field(default=None, repr=False)
 
     @property
     def rate_limits_on(self) -> bool:
@@ -92,6 +95,10 @@ class Settings:
     @property
     def mail_enabled(self) -> bool:
         return bool(self.smtp_url and self.mail_from)
+
+    @property
+    def urgent_webhook_enabled(self) -> bool:
+        return bool(self.urgent_webhook_url and self.urgent_webhook_secret)
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -130,6 +137,8 @@ class Settings:
             "session_days": _int("FORUM_SESSION_DAYS", get("FORUM_SESSION_DAYS", "30"), 1),
             "session_idle_days": _int("FORUM_SESSION_IDLE_DAYS", get("FORUM_SESSION_IDLE_DAYS", "7"), 1),
             "cache_entries": _int("FORUM_CACHE_ENTRIES", get("FORUM_CACHE_ENTRIES", "2000"), 0),
+            "urgent_webhook_url": get("FORUM_URGENT_WEBHOOK_URL") or None,
+            "urgent_webhook_secret": get("FORUM_URGENT_WEBHOOK_SECRET") or None,
         }
         if secret:
             kwargs["secret_key"] = secret
@@ -139,4 +148,18 @@ class Settings:
             raise SettingsError("FORUM_DB_POOL_MIN must not exceed FORUM_DB_POOL_MAX")
         if not settings.search_language.isidentifier():
             raise SettingsError("FORUM_SEARCH_LANGUAGE must be a PostgreSQL text search configuration name")
+        _check_urgent_webhook(settings)
         return settings
+
+
+def _check_urgent_webhook(settings: Settings) -> None:
+    """The on-call webhook needs an http(s) URL and its own shared secret (never derived from
+    FORUM_SECRET_KEY: the receiver holds it, and it must not open anything else)."""
+    url, secret = settings.urgent_webhook_url, settings.urgent_webhook_secret
+    if url is None:
+        return
+    if not url.lower().startswith(("https://", "http://")):
+        raise SettingsError("FORUM_URGENT_WEBHOOK_URL must be an http:// or https:// URL")
+    if not secret or len(secret) < 16:
+        raise SettingsError("FORUM_URGENT_WEBHOOK_SECRET (at least 16 characters) is required with"
+                            " FORUM_URGENT_WEBHOOK_URL: the receiver checks the signature with it")

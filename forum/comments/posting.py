@@ -147,7 +147,7 @@ async def delete_comment(comment_id: int, viewer: Viewer) -> None:
         raise NotFound("No such comment.")
     if row["author"] != viewer.id and not _may_moderate(viewer):
         raise Forbidden("Only the author or a moderator may delete this comment.")
-    await visibility.delete(comment_id)
+    await visibility.delete(comment_id, actor_id=viewer.id)
 
 
 async def revisions(comment_id: int, viewer: Viewer | None, *, limit: int, cursor: str | None) -> dict[str, Any]:

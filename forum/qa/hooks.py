@@ -72,6 +72,11 @@ async def on_comment_published(comment: Mapping[str, Any]) -> None:
             if asker is not None and await _may_see(asker, comment):
                 await notify(asker, "answer", comment_id=comment["id"], topic_id=topic_id, actor_id=author)
 
+    if author is not None and (comment.get("author_badge") in STAFF_BADGES or await _is_staff(author)):
+        from moderation import crisis  # a coach's reply answers the urgent items above it
+
+        await crisis.on_staff_reply(comment, author)
+
     parent_author = parent["author"] if parent is not None else None
     if parent_author is not None and parent_author != asker and await _may_see(parent_author, comment):
         await notify(parent_author, "reply", comment_id=comment["id"], topic_id=topic_id, actor_id=author)
