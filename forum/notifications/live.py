@@ -90,6 +90,7 @@ class NotificationBroker:
 async def stream(broker: NotificationBroker, user_id: int) -> AsyncIterator[ServerSentEventMessage]:
     sub = broker.subscribe(user_id)
     dropped = asyncio.ensure_future(sub.dropped.wait())
+    getter: asyncio.Future[dict[str, Any]] | None = None
     try:
         yield ServerSentEventMessage(comment="connected", retry=3000)
         while not sub.dropped.is_set():
@@ -103,6 +104,8 @@ async def stream(broker: NotificationBroker, user_id: int) -> AsyncIterator[Serv
             item = getter.result()
             yield ServerSentEventMessage(event="notification", id=item["id"],
                                          data=msgspec.json.encode(item).decode())
-    finally:
+    finally:  # a disconnect cancels the response: leave no task behind
         dropped.cancel()
+        if getter is not None:
+            getter.cancel()
         broker.unsubscribe(sub)
