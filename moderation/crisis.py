@@ -161,15 +161,17 @@ async def _close(item_id: int, actor_id: int, decision: str, reason: str | None)
 
 
 async def on_staff_reply(reply: Mapping[str, Any], staff_id: int) -> list[int]:
-    """A coach's (or moderator's) reply was just published under `reply`'s ancestors: their
-    open urgent items are answered. Returns the items closed."""
+    """A coach's (or moderator's) comment was just published: the open urgent items of the
+    posts above it, and of its discussion, are answered (not the staff member's own posts).
+    Returns the items closed."""
     ancestors = ids_of(reply["path"])[:-1] if reply.get("path") else []
-    if not ancestors:
-        return []
     rows = await sql.fetch(
-        "SELECT mi.id FROM moderation_item mi JOIN comment c ON c.id = mi.comment"
-        " WHERE mi.comment = ANY($1::bigint[]) AND mi.queue = 'urgent' AND mi.status = 'open'"
-        " AND c.author IS DISTINCT FROM $2 ORDER BY mi.id FOR UPDATE OF mi", ancestors, staff_id)
+        "SELECT mi.id FROM moderation_item mi"
+        " LEFT JOIN comment c ON c.id = mi.comment LEFT JOIN topic t ON t.id = mi.topic"
+        " WHERE mi.queue = 'urgent' AND mi.status = 'open'"
+        " AND (mi.comment = ANY($1::bigint[]) OR (mi.topic = $3 AND t.kind = 'discussion'))"
+        " AND COALESCE(c.author, t.author) IS DISTINCT FROM $2 ORDER BY mi.id FOR UPDATE OF mi",
+        ancestors, staff_id, reply["topic"])
     closed = []
     for r in rows:
         await _close(r["id"], staff_id, "answered", None)

@@ -190,6 +190,19 @@ async def test_one_coach_claims_and_answers_and_stats_count_it(client: httpx.Asy
     assert actions == ["urgent_opened", "claim", "urgent_answered"]
 
 
+async def test_a_coach_comment_in_a_crisis_discussion_answers_it(client: httpx.AsyncClient,
+                                                                crisis_rules: None) -> None:
+    coach, author = await make_user("coach"), await trusted_reader()
+    r = await client.post("/api/topics", headers=author.headers,
+                          json={"kind": "discussion", "title": "Tonight", "body": f"I will {CRISIS}"})
+    slug = r.json()["slug"]
+    await post(client, await trusted_reader(), slug, "Hold on, please")  # a reader's reply answers nothing
+    assert [i["kind"] for i in (await worklist(client, coach))["items"]] == ["urgent"]
+    await post(client, coach, slug, "I am a coach and I am here. Are you safe right now?")
+    assert (await worklist(client, coach))["items"] == []
+    assert await sql.fetchval("SELECT decision FROM moderation_item WHERE queue = 'urgent'") == "answered"
+
+
 async def test_coach_claims_only_urgent_items(client: httpx.AsyncClient, crisis_rules: None) -> None:
     coach = await make_user("coach")
     topic = await make_topic()
