@@ -139,11 +139,12 @@ async def resolve(viewer: Viewer, item_id: int, note: str | None) -> dict[str, A
     async with sql.transaction():
         row = await _open_urgent_item(item_id)
         _check_lease(row, viewer)
-        decided = await _close(item_id, viewer.id, "resolved", note)
+        decided = await close_item(item_id, viewer.id, "resolved", note)
     return decided
 
 
-async def _close(item_id: int, actor_id: int, decision: str, reason: str | None) -> dict[str, Any]:
+async def close_item(item_id: int, actor_id: int, decision: str, reason: str | None) -> dict[str, Any]:
+    """Close an open urgent item (`answered`, `resolved`), audited with the response time."""
     row = await sql.fetchrow(
         "UPDATE moderation_item SET status = 'decided', decision = $2, decision_reason = $3, decided_by = $4,"
         " decided_at = clock_timestamp(), claimed_by = NULL, claim_expires_at = NULL"
@@ -174,7 +175,7 @@ async def on_staff_reply(reply: Mapping[str, Any], staff_id: int) -> list[int]:
         ancestors, staff_id, reply["topic"])
     closed = []
     for r in rows:
-        await _close(r["id"], staff_id, "answered", None)
+        await close_item(r["id"], staff_id, "answered", None)
         closed.append(r["id"])
     return closed
 

@@ -430,7 +430,7 @@ async def _decide(viewer: Viewer, item_id: int, action: str, reason: str | None,
     if item["target_type"] == "comment" and item["comment"] is None:  # withdrawn by its author
         from moderation import crisis
 
-        closed = await crisis._close(item_id, viewer.id, crisis.check_decision_on_withdrawn(action), reason)
+        closed = await crisis.close_item(item_id, viewer.id, crisis.check_decision_on_withdrawn(action), reason)
         return {"id": item_id, "queue": item["queue"], "status": "decided", "target_type": "comment",
                 "comment_id": None, "topic_id": None, "claimed_by": None, "claim_expires_at": None,
                 "decision": closed["decision"], "decision_reason": reason, "decided_at": closed["decided_at"],
