@@ -51,6 +51,7 @@ async def topic_changed(topic_id: int, *, kind: str = CHANGE, comment_id: int | 
 
 
 Handler = Callable[[TopicEvent], Awaitable[None] | None]
+ChannelHandler = Callable[[str], Awaitable[None] | None]  # the raw payload of another channel
 
 
 class EventListener:
@@ -59,6 +60,7 @@ class EventListener:
     def __init__(self, dsn: str):
         self.dsn = dsn
         self.handlers: list[Handler] = []
+        self.channels: dict[str, list[ChannelHandler]] = {}  # other channels on the same connection
         self._pending: set[asyncio.Future[None]] = set()  # keeps running handler tasks referenced
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
@@ -66,6 +68,27 @@ class EventListener:
 
     def add_handler(self, handler: Handler) -> None:
         self.handlers.append(handler)
+
+    def add_channel_handler(self, channel: str, handler: ChannelHandler) -> None:
+        """Also LISTEN on `channel` (e.g. `forum_notifications`); `handler` gets each payload."""
+        first = channel not in self.channels
+        self.channels.setdefault(channel, []).append(handler)
+        conn = self._conn
+        if first and conn is not None and not conn.is_closed():  # connected already: listen now
+            self._keep(asyncio.ensure_future(conn.add_listener(channel, self._on_channel)))
+
+    def _keep(self, task: asyncio.Future[None]) -> None:
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    def _on_channel(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
+        for handler in self.channels.get(channel, ()):
+            try:
+                result = handler(payload)
+                if asyncio.iscoroutine(result):
+                    self._keep(asyncio.ensure_future(result))
+            except Exception:  # one handler must not break the others
+                log.exception("channel handler failed")
 
     def start(self) -> None:
         if self._task is None:
@@ -112,6 +135,8 @@ class EventListener:
             try:
                 self._conn = await asyncpg.connect(self.dsn, timeout=5)
                 await self._conn.add_listener(CHANNEL, self._on_notify)
+                for channel in list(self.channels):
+                    await self._conn.add_listener(channel, self._on_channel)
                 self.connected.set()
                 delay = 0.2
                 log.info("listening for topic events")

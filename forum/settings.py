@@ -106,6 +106,10 @@ class Settings:
     render_budget_s: float = 1.0
     render_workers: int = 1
 
+    # On-call alert for urgent (crisis) items: a signed JSON POST through the outbox.
+    urgent_webhook_url: str | None = field(default=None, repr=False)
+    urgent_webhook_secret: str | None = field(default=None, repr=False)
+
     @property
     def rate_limits_on(self) -> bool:
         return self.rate_limit_factor > 0
@@ -113,6 +117,10 @@ class Settings:
     @property
     def mail_enabled(self) -> bool:
         return bool(self.smtp_url and self.mail_from)
+
+    @property
+    def urgent_webhook_enabled(self) -> bool:
+        return bool(self.urgent_webhook_url and self.urgent_webhook_secret)
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -154,6 +162,9 @@ class Settings:
                                             get("FORUM_ERASED_HANDLE_HOLD_DAYS", "90"), 0),
             "render_budget_s": _int("FORUM_RENDER_BUDGET_MS", get("FORUM_RENDER_BUDGET_MS", "1000"), 50) / 1000,
             "render_workers": _int("FORUM_RENDER_WORKERS", get("FORUM_RENDER_WORKERS", "1"), 0),
+
+            "urgent_webhook_url": get("FORUM_URGENT_WEBHOOK_URL") or None,
+            "urgent_webhook_secret": get("FORUM_URGENT_WEBHOOK_SECRET") or None,
         }
         if secret:
             kwargs["secret_key"] = secret
@@ -167,4 +178,18 @@ class Settings:
             raise SettingsError(f"FORUM_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {settings.log_level!r}")
         if not settings.search_language.isidentifier():
             raise SettingsError("FORUM_SEARCH_LANGUAGE must be a PostgreSQL text search configuration name")
+        _check_urgent_webhook(settings)
         return settings
+
+
+def _check_urgent_webhook(settings: Settings) -> None:
+    """The on-call webhook needs an http(s) URL and its own shared secret (never derived from
+    FORUM_SECRET_KEY: the receiver holds it, and it must not open anything else)."""
+    url, secret = settings.urgent_webhook_url, settings.urgent_webhook_secret
+    if url is None:
+        return
+    if not url.lower().startswith(("https://", "http://")):
+        raise SettingsError("FORUM_URGENT_WEBHOOK_URL must be an http:// or https:// URL")
+    if not secret or len(secret) < 16:
+        raise SettingsError("FORUM_URGENT_WEBHOOK_SECRET (at least 16 characters) is required with"
+                            " FORUM_URGENT_WEBHOOK_URL: the receiver checks the signature with it")

@@ -69,6 +69,7 @@ class Rules:
     edit_window_minutes: int
     premoderate_all: bool
     crisis_message: str
+    crisis_posts: str = "publish"  # publish | hold: what a crisis post by a reader does (moderation.crisis)
     version: str = ""  # the row's xmin: changes with every write, in every process
 
 
@@ -81,7 +82,7 @@ class Matchers:
 
 _RULE_COLUMNS = (
     "banned_words, suspect_words, crisis_words, max_links_untrusted, trusted_after_approved,"
-    " flag_hide_threshold, edit_window_minutes, premoderate_all, crisis_message"
+    " flag_hide_threshold, edit_window_minutes, premoderate_all, crisis_message, crisis_posts"
 )
 # (version, rules, compiled lists): rebuilt only when the row changed (checked per call).
 _cache: tuple[str, Rules, Matchers] | None = None
@@ -103,7 +104,7 @@ async def _load(version: str | None = None) -> tuple[Rules, Matchers]:
     rules = Rules(tuple(row["banned_words"] or ()), tuple(row["suspect_words"] or ()),
                   tuple(row["crisis_words"] or ()), row["max_links_untrusted"], row["trusted_after_approved"],
                   row["flag_hide_threshold"], row["edit_window_minutes"], row["premoderate_all"],
-                  row["crisis_message"], row["version"])
+                  row["crisis_message"], row["crisis_posts"], row["version"])
     matchers = Matchers(WordMatcher.build(rules.banned_words), WordMatcher.build(rules.suspect_words),
                         WordMatcher.build(rules.crisis_words))
     _cache = (rules.version, rules, matchers)
@@ -296,15 +297,21 @@ async def evaluate(draft: Draft, facts: Facts | None = None) -> Verdict:
             reasons.append("premoderated_topic")
         if rules.premoderate_all:
             reasons.append("premoderate_all")
+    crisis = matchers.crisis.find(toks) is not None
+    if crisis and rules.crisis_posts == "hold" and not (author is not None and author.is_coach):
+        reasons.append("crisis_hold")
     verdict = Verdict(status="pending" if reasons else "published", reasons=reasons, body_html=body_html)
-    if matchers.crisis.find(toks) is not None:
+    if crisis:
         verdict.urgent = True
         verdict.support = rules.crisis_message or None
     return verdict
 
 
-async def record(verdict: Verdict, *, comment_id: int | None = None, topic_id: int | None = None) -> None:
-    """Open the queue items a verdict calls for (same transaction as the insert)."""
+async def record(verdict: Verdict, *, comment_id: int | None = None, topic_id: int | None = None,
+                 actor_id: int | None = None) -> None:
+    """Open the queue items a verdict calls for (same transaction as the insert or edit).
+    An urgent verdict goes through `moderation.crisis.open_urgent` (coaches are told)."""
+    from moderation import crisis
     from moderation.items import open_item
 
     if (comment_id is None) == (topic_id is None):
@@ -312,9 +319,7 @@ async def record(verdict: Verdict, *, comment_id: int | None = None, topic_id: i
     if verdict.status == "pending":
         await open_item("pending", comment_id=comment_id, topic_id=topic_id, reasons=verdict.reasons)
     if verdict.urgent:
-        await open_item("urgent", comment_id=comment_id, topic_id=topic_id, reasons=["crisis_word"])
-        if comment_id is not None:
-            await sql.execute("UPDATE comment SET urgent = true WHERE id = $1", comment_id)
+        await crisis.open_urgent(comment_id=comment_id, topic_id=topic_id, reason="crisis_word", actor_id=actor_id)
 
 
 async def evaluate_edit(body: str, editor: Viewer) -> None:

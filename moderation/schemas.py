@@ -70,6 +70,8 @@ class RulesWrite(msgspec.Struct):
     edit_window_minutes: Annotated[int, msgspec.Meta(ge=0, le=525600)]
     premoderate_all: bool
     crisis_message: Annotated[str, msgspec.Meta(max_length=4000)]
+    # publish (default) | hold; omitted or null keeps the value in force (older clients)
+    crisis_posts: Literal["publish", "hold"] | None = None
 
 
 class UserRef(msgspec.Struct):
@@ -88,6 +90,7 @@ class RulesRead(msgspec.Struct):
     edit_window_minutes: int
     premoderate_all: bool
     crisis_message: str
+    crisis_posts: str
     updated_at: datetime | None
     updated_by: UserRef | None
 

@@ -76,8 +76,9 @@ async def create_flag(viewer: Viewer, comment_id: int, reason: str, note: str | 
             raise Conflict("You have flagged this comment already.")
         await open_item("reported", comment_id=comment_id, reasons=["flags"])
         if reason == "self_harm_risk":
-            await open_item("urgent", comment_id=comment_id, reasons=["self_harm_risk"])
-            await sql.execute("UPDATE comment SET urgent = true WHERE id = $1", comment_id)
+            from moderation import crisis
+
+            await crisis.open_urgent(comment_id=comment_id, reason="self_harm_risk", actor_id=viewer.id)
         if comment["status"] == "published":
             await flags.hide_if_trusted_flags(comment_id)
     return {"id": flag["id"], "comment_id": comment_id, "reason": reason, "note": note,
@@ -100,7 +101,8 @@ async def queue_counts() -> dict[str, int]:
 # never beats a custom plan, and this nine-table statement would be planned on every call.
 _PAGE_OF_QUEUE = f"""
     SELECT * FROM (
-        SELECT id, queue, reasons, target_type, comment, topic, created_at, claimed_by, claim_expires_at
+        SELECT id, queue, reasons, target_type, comment, topic, created_at, claimed_by, claim_expires_at,
+               withdrawn_at, origin_topic
           FROM moderation_item
          WHERE status = 'open' AND queue = $1 {{after}}
          ORDER BY created_at, id LIMIT {pagination.MAX_LIMIT + 1}
@@ -127,6 +129,7 @@ WITH page AS ({page}
 )
 SELECT p.id, p.queue, p.reasons, p.target_type, p.comment AS comment_id, p.topic AS topic_id, p.created_at,
        p.claimed_by, p.claim_expires_at, p.claim_expires_at > now() AS lease_live,
+       p.withdrawn_at, ot.slug AS o_topic_slug, ot.title AS o_topic_title, p.origin_topic,
        cu.handle AS claimer_handle, cu.role AS claimer_role,
        c.id AS c_id, c.topic AS c_topic_id, ct.slug AS c_topic_slug, ct.title AS c_topic_title,
        c.parent AS c_parent_id, c.depth AS c_depth, c.kind AS c_kind, c.status AS c_status,
@@ -153,6 +156,7 @@ SELECT p.id, p.queue, p.reasons, p.target_type, p.comment AS comment_id, p.topic
   LEFT JOIN comment cp ON cp.id = c.parent
   LEFT JOIN topic t ON t.id = p.topic
   LEFT JOIN forum_user tau ON tau.id = t.author
+  LEFT JOIN topic ot ON ot.id = p.origin_topic
   LEFT JOIN summary s ON s.id = CASE WHEN c.id IS NOT NULL THEN c.author ELSE t.author END
  ORDER BY p.created_at, p.id
 """
@@ -194,6 +198,9 @@ def _queue_item(r: asyncpg.Record) -> dict[str, Any]:
     if comment is not None:
         author = comment["author"]
         topic_ref = {"id": comment["topic_id"], "slug": comment["topic_slug"], "title": comment["topic_title"]}
+    elif r["origin_topic"] is not None:  # a withdrawn comment: where it was
+        author = None
+        topic_ref = {"id": r["origin_topic"], "slug": r["o_topic_slug"], "title": r["o_topic_title"]}
     else:
         author = topic["author"] if topic else None
         topic_ref = topic
@@ -212,6 +219,7 @@ def _queue_item(r: asyncpg.Record) -> dict[str, Any]:
         "claimed_by": _user_ref(r["claimed_by"], r["claimer_handle"], r["claimer_role"]) if live else None,
         "claim_expires_at": r["claim_expires_at"] if live else None,
         "created_at": r["created_at"],
+        "withdrawn": r["withdrawn_at"] is not None,
     }
 
 
@@ -406,6 +414,14 @@ async def _decide(viewer: Viewer, item_id: int, action: str, reason: str | None,
         raise Conflict("This item has been decided already.")
     if item["claimed_by"] is not None and item["claimed_by"] != viewer.id and item["lease_live"]:
         raise await _refusal(item_id, viewer)
+    if item["target_type"] == "comment" and item["comment"] is None:  # withdrawn by its author
+        from moderation import crisis
+
+        closed = await crisis.close_item(item_id, viewer.id, crisis.check_decision_on_withdrawn(action), reason)
+        return {"id": item_id, "queue": item["queue"], "status": "decided", "target_type": "comment",
+                "comment_id": None, "topic_id": None, "claimed_by": None, "claim_expires_at": None,
+                "decision": closed["decision"], "decision_reason": reason, "decided_at": closed["decided_at"],
+                "target_status": None, "closed_item_ids": []}
     if action == "dismiss" and item["queue"] == "pending":
         raise BadRequest("action: dismiss settles flags and alerts (reported or urgent items); "
                          "approve or reject a held post.")
@@ -662,13 +678,14 @@ async def user_view(user_id: int) -> dict[str, Any]:
 
 RULE_LISTS = ("banned_words", "suspect_words", "crisis_words")
 RULE_SCALARS = ("max_links_untrusted", "trusted_after_approved", "flag_hide_threshold", "edit_window_minutes",
-                "premoderate_all", "crisis_message")
+                "premoderate_all", "crisis_message", "crisis_posts")
 
 
 async def get_rules() -> dict[str, Any]:
     row = await sql.fetchrow(
         "SELECT r.banned_words, r.suspect_words, r.crisis_words, r.max_links_untrusted, r.trusted_after_approved,"
-        " r.flag_hide_threshold, r.edit_window_minutes, r.premoderate_all, r.crisis_message, r.updated_at,"
+        " r.flag_hide_threshold, r.edit_window_minutes, r.premoderate_all, r.crisis_message, r.crisis_posts,"
+        " r.updated_at,"
         " r.updated_by, u.handle, u.role FROM moderation_rules r LEFT JOIN forum_user u ON u.id = r.updated_by"
         " LIMIT 1")
     if row is None:
@@ -705,14 +722,16 @@ async def put_rules(actor: Viewer, data: dict[str, Any]) -> dict[str, Any]:
     async with sql.transaction():
         await sql.execute("SELECT 1 FROM moderation_rules FOR UPDATE")
         before = await get_rules()
+        if new.get("crisis_posts") is None:  # a client that does not know the setting keeps it
+            new["crisis_posts"] = before["crisis_posts"]
         await sql.execute(
             "UPDATE moderation_rules SET banned_words = $1, suspect_words = $2, crisis_words = $3,"
             " max_links_untrusted = $4, trusted_after_approved = $5, flag_hide_threshold = $6,"
-            " edit_window_minutes = $7, premoderate_all = $8, crisis_message = $9,"
+            " edit_window_minutes = $7, premoderate_all = $8, crisis_message = $9, crisis_posts = $11,"
             " updated_at = clock_timestamp(), updated_by = $10",
             new["banned_words"], new["suspect_words"], new["crisis_words"], new["max_links_untrusted"],
             new["trusted_after_approved"], new["flag_hide_threshold"], new["edit_window_minutes"],
-            new["premoderate_all"], new["crisis_message"], actor.id)
+            new["premoderate_all"], new["crisis_message"], actor.id, new["crisis_posts"])
         changes: dict[str, Any] = {}
         for field in RULE_LISTS:
             old_set, new_set = set(before[field]), set(new[field])

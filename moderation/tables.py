@@ -31,6 +31,7 @@ class ModerationRules(Table, tablename="moderation_rules"):
     edit_window_minutes = Integer(default=15)
     premoderate_all = Boolean(default=False)
     crisis_message = Text(default="")
+    # crisis_posts varchar(8): publish | hold (raw migration 2026-11-29T11:03:17, with a CHECK)
     updated_at = Timestamptz(default=TimestamptzNow())
     updated_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
 
@@ -50,6 +51,9 @@ class ModerationItem(Table, tablename="moderation_item"):
     decision_reason = Text(null=True, default=None)
     decided_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+    # Added by the raw migration 2026-11-29T11:03:17 (moderation.crisis): `withdrawn_at`
+    # (the author deleted the post or erased the account; the item stays open without its
+    # comment) and `origin_topic` (the topic the withdrawn comment was in).
 
 
 class Flag(Table, tablename="flag"):

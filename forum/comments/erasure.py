@@ -24,7 +24,11 @@ ERASED_DISCUSSION_TITLE = "Deleted discussion"
 
 
 async def erase_user_content(user_id: int) -> None:
+    from moderation import crisis
+
     touched: set[int] = set()
+    # the person still needs an answer: urgent items stay open, without the text
+    await crisis.withdraw_authored_by(user_id)
 
     public = await sql.fetch(
         "SELECT id, path, topic FROM comment WHERE author = $1 AND status = 'published' AND NOT private", user_id)

@@ -171,7 +171,7 @@ async def delete_comment(comment_id: int, viewer: Viewer, reason: str | None = N
         if viewer.is_suspended:
             raise Forbidden("While your account is suspended you can delete only your own comments.")
         raise Forbidden("Only the author or a moderator may delete this comment.")
-    outcome = await visibility.delete(comment_id)
+    outcome = await visibility.delete(comment_id, actor_id=viewer.id)
     await audit.staff_action(viewer.id, row["author"], "comment_delete", "comment", comment_id, reason,
                              {"topic_id": row["topic"], "status": row["status"], "outcome": outcome})
 

@@ -132,10 +132,15 @@ async def replace_body(comment_id: int, body_markdown: str, editor_id: int | Non
     await events.topic_changed(row["topic"], kind=events.CHANGE, comment_id=comment_id)
 
 
-async def delete(comment_id: int, *, erase_author: bool = False) -> str:
+async def delete(comment_id: int, *, erase_author: bool = False, actor_id: int | None = None) -> str:
     """Remove a comment: a `deleted` tombstone (no text, no author shown) when it has
-    replies, otherwise the row goes. Returns "tombstone" or "removed"."""
+    replies, otherwise the row goes. Returns "tombstone" or "removed". An open urgent item
+    on it stays open, marked withdrawn (moderation.crisis)."""
+    from moderation import crisis
+
     row = await _lock(comment_id)
+    if row["urgent"]:
+        await crisis.withdraw_comment(comment_id, actor_id=actor_id)
     was_public = is_public(row)
     await idempotency.forget_comment(comment_id)  # a replayed POST must not hand the deleted text back
     has_replies = await sql.fetchval("SELECT EXISTS (SELECT 1 FROM comment WHERE parent = $1)", comment_id)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
+from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from forum.auth import Viewer, requires_user
 from forum.errors import BadRequest
-from forum.notifications import passwords, services
+from forum.notifications import live, passwords, services
 from forum.notifications.schemas import (
     Accepted,
     NotificationPage,
@@ -32,6 +33,15 @@ class NotificationController(Controller):
                                  cursor: Cursor = None) -> NotificationPage:
         """The caller's notifications, newest first, with the count of unread ones."""
         return NotificationPage(**await services.list_for(user.id, limit, cursor))
+
+    @get("/events", operation_id="stream_notifications", media_type="text/event-stream")
+    async def stream_notifications(self, request: Request[Any, Any, Any],
+                                   user: NamedDependency[Viewer]) -> ServerSentEvent:
+        """`notification` events (the notification JSON, as in the list) the moment one is
+        created for the caller, from any server process; `: ping` heartbeats every 15 s."""
+        broker: live.NotificationBroker = request.app.state.notification_broker
+        return ServerSentEvent(live.stream(broker, user.id), headers={"Cache-Control": "no-cache",
+                                                                        "X-Accel-Buffering": "no"})
 
     @post("/read", operation_id="mark_notifications_read", status_code=HTTP_204_NO_CONTENT)
     async def mark_notifications_read(

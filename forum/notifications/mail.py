@@ -1,4 +1,4 @@
-"""The durable email outbox and its sender.
+"""The durable email outbox and its sender (email, and the on-call webhook for urgent items).
 
 Writers enqueue rows in `email_outbox` inside their own transaction (a notification and its
 email commit together, or neither). A background `Sender` in every process claims due rows
@@ -9,14 +9,25 @@ records the outcome in the row: retries back off exponentially and give up after
 
 Mail is discreet: no article title, no quoted text, only a sentence and a link. No email
 address is ever written to the table, a log line or an error.
+
+The same outbox carries the on-call webhook (`kind = 'webhook'`, no user): a JSON body that
+chat and pager bridges accept (`{"text": ...}`: an urgent item is waiting, and the console
+link; never the text or the person), POSTed to FORUM_URGENT_WEBHOOK_URL (read at send time,
+never stored) and signed with HMAC-SHA256 under FORUM_URGENT_WEBHOOK_SECRET:
+`X-Forum-Timestamp: <unix seconds>` and `X-Forum-Signature: sha256=<hex>` over
+`<timestamp>.<raw body>`. A 2xx answer is delivery; anything else is retried like email.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
+import json
 import logging
 import re
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -24,6 +35,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
+import httpx
 
 from forum import sql
 from forum.settings import Settings
@@ -37,6 +49,9 @@ BACKOFF_MAX_S = 3600.0
 CLAIM_LEASE_S = 120  # a claimed row is skipped by other senders for this long
 BATCH = 20
 SEND_TIMEOUT_S = 30.0
+WEBHOOK_TIMEOUT_S = 10.0
+WEBHOOK = "webhook"  # the outbox kind of an on-call alert
+EMAIL_KINDS = ("notification", "password_reset", "invitation")
 
 _settings: Settings | None = None
 
@@ -45,6 +60,7 @@ SUBJECTS = {
     "answer": "A coach has answered you on {site}",
     "accepted": "Your answer was accepted on {site}",
     "moderation": "A moderator reviewed your comment on {site}",
+    "urgent": "Someone may need help now on {site}",
 }
 _EMAILISH = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
 
@@ -59,6 +75,15 @@ def enabled() -> bool:
     return _settings is not None and _settings.mail_enabled
 
 
+def webhook_enabled() -> bool:
+    return _settings is not None and _settings.urgent_webhook_enabled
+
+
+def console_url() -> str:
+    """Where coaches and moderators act on urgent items."""
+    return f"{site_and_url()[1]}/console"
+
+
 def site_and_url() -> tuple[str, str]:
     if _settings is None:
         raise RuntimeError("mail is not configured (configure() was not called)")
@@ -68,6 +93,14 @@ def site_and_url() -> tuple[str, str]:
 def notification_text(kind: str) -> tuple[str, str]:
     site, url = site_and_url()
     subject = SUBJECTS.get(kind, "You have a new notification on {site}").format(site=site)
+    if kind == "urgent":  # to coaches: nothing about the post or the person, only where to go
+        body = (
+            f"Hello,\n\n{subject}. An urgent item is waiting for a coach.\n\n"
+            f"Open the console to see it and claim it:\n{console_url()}\n\n"
+            f"You receive this email because you are a coach on {site} and turned on email "
+            f"notifications. You can turn them off in your account settings.\n"
+        )
+        return subject, body
     body = (
         f"Hello,\n\n{subject}.\n\nSign in to read it:\n{url}/notifications\n\n"
         f"You receive this email because you turned on email notifications on {site}. "
@@ -104,6 +137,31 @@ async def enqueue(user_id: int, kind: str, subject: str, body: str, *,
         'INSERT INTO email_outbox ("user", kind, subject, body, attempts, next_attempt_at, created_at, confirmation)'
         " VALUES ($1, $2, $3, $4, 0, now(), now(), $5) RETURNING id",
         user_id, kind, subject, body, confirmation,
+    )
+    return result
+
+
+def webhook_payload() -> str:
+    """The on-call alert: chat and pager bridges read `text`. No text, no person."""
+    site, _ = site_and_url()
+    return json.dumps({"text": f"An urgent item is waiting on {site}: {console_url()}",
+                       "event": "urgent_item", "url": console_url()})
+
+
+def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """`sha256=<hex>`: HMAC-SHA256 under the shared secret over `<timestamp>.<body>`."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return f"sha256={mac.hexdigest()}"
+
+
+async def enqueue_webhook() -> int | None:
+    """Queue an on-call alert (in the caller's transaction), when the webhook is configured."""
+    if not webhook_enabled():
+        return None
+    result: int | None = await sql.fetchval(
+        'INSERT INTO email_outbox ("user", kind, subject, body, attempts, next_attempt_at, created_at)'
+        " VALUES (NULL, $1, 'urgent item', $2, 0, now(), now()) RETURNING id",
+        WEBHOOK, webhook_payload(),
     )
     return result
 
@@ -161,14 +219,18 @@ class SmtpConfig:
 
 
 class Sender:
-    """Delivers due outbox rows; one per process, any number of processes."""
+    """Delivers due outbox rows (email and webhooks); one per process, any number of processes."""
 
     def __init__(self, settings: Settings, poll_interval_s: float = 2.0):
-        if not (settings.smtp_url and settings.mail_from):
-            raise ValueError("the mail sender needs FORUM_SMTP_URL and FORUM_MAIL_FROM")
-        self.smtp = SmtpConfig.from_url(settings.smtp_url)
-        self.mail_from = settings.mail_from
-        self.domain = settings.mail_from.rpartition("@")[2] or None
+        if not (settings.mail_enabled or settings.urgent_webhook_enabled):
+            raise ValueError("the outbox sender needs FORUM_SMTP_URL and FORUM_MAIL_FROM, or the urgent webhook")
+        self.smtp = SmtpConfig.from_url(settings.smtp_url) if settings.smtp_url and settings.mail_from else None
+        self.mail_from = settings.mail_from or ""
+        self.domain = self.mail_from.rpartition("@")[2] or None
+        self.webhook_url = settings.urgent_webhook_url if settings.urgent_webhook_enabled else None
+        self.webhook_secret = settings.urgent_webhook_secret or ""
+        # rows of a kind this process cannot deliver stay queued for one that can
+        self.kinds = [*(EMAIL_KINDS if self.smtp else ()), *((WEBHOOK,) if self.webhook_url else ())]
         self.poll_interval_s = poll_interval_s
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -204,6 +266,7 @@ class Sender:
             WITH due AS (
                 SELECT id FROM email_outbox
                  WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now()
+                   AND kind = ANY($3::text[])
                  ORDER BY next_attempt_at, id
                  LIMIT $1
                  FOR UPDATE SKIP LOCKED
@@ -213,7 +276,7 @@ class Sender:
               FROM due WHERE o.id = due.id
             RETURNING o.id, o."user", o.kind, o.subject, o.body, o.attempts, o.confirmation
             """,
-            BATCH, CLAIM_LEASE_S,
+            BATCH, CLAIM_LEASE_S, self.kinds,
         )
 
     async def run_once(self) -> int:
@@ -223,7 +286,49 @@ class Sender:
             await self._deliver(row)
         return len(rows)
 
+    async def _failed(self, row: Any, error: str) -> None:
+        """An attempt failed: try again later, or give up after MAX_ATTEMPTS."""
+        if row["attempts"] >= MAX_ATTEMPTS:
+            await sql.execute(
+                "UPDATE email_outbox SET failed_at = now(), last_error = $2 WHERE id = $1",
+                row["id"], error)
+            log.warning("%s %s given up after %d attempts (%s)", row["kind"], row["id"], row["attempts"], error)
+        else:
+            await sql.execute(
+                "UPDATE email_outbox SET next_attempt_at = now() + $2 * interval '1 second',"
+                " last_error = $3 WHERE id = $1",
+                row["id"], backoff_seconds(row["attempts"]), error)
+            log.info("%s %s attempt %d failed (%s); will retry", row["kind"], row["id"], row["attempts"], error)
+
+    async def _post_webhook(self, row: Any) -> None:
+        """POST the alert, signed; the URL and the secret come from the settings, now."""
+        if self.webhook_url is None:
+            raise RuntimeError("unexpected: a webhook row claimed without a webhook URL")
+        body = row["body"].encode()
+        timestamp = str(int(time.time()))
+        headers = {"Content-Type": "application/json", "User-Agent": "forum-urgent-webhook",
+                   "X-Forum-Event": "urgent_item", "X-Forum-Delivery": str(row["id"]),
+                   "X-Forum-Timestamp": timestamp,
+                   "X-Forum-Signature": webhook_signature(self.webhook_secret, timestamp, body)}
+        try:
+            async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT_S, follow_redirects=False) as http:
+                response = await http.post(self.webhook_url, content=body, headers=headers)
+        except (httpx.HTTPError, OSError) as exc:
+            # the class only: the URL may carry a token (Slack, Teams) and must not reach a log
+            await self._failed(row, type(exc).__name__)
+            return
+        if not 200 <= response.status_code < 300:
+            await self._failed(row, f"HTTP {response.status_code}")
+            return
+        await sql.execute(
+            "UPDATE email_outbox SET sent_at = now(), last_error = NULL WHERE id = $1", row["id"])
+
     async def _deliver(self, row: Any) -> None:
+        if row["kind"] == WEBHOOK:
+            await self._post_webhook(row)
+            return
+        if self.smtp is None:
+            raise RuntimeError("unexpected: an email claimed without SMTP settings")
         recipient = await sql.fetchrow(
             "SELECT email, notify_email FROM forum_user WHERE id = $1 AND status <> 'erased'", row["user"])
         address = recipient["email"] if recipient is not None else None
@@ -253,18 +358,7 @@ class Sender:
                 timeout=SEND_TIMEOUT_S,
             )
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            error = scrub(f"{type(exc).__name__}: {exc}")
-            if row["attempts"] >= MAX_ATTEMPTS:
-                await sql.execute(
-                    "UPDATE email_outbox SET failed_at = now(), last_error = $2 WHERE id = $1",
-                    row["id"], error)
-                log.warning("email %s given up after %d attempts (%s)", row["id"], row["attempts"], error)
-            else:
-                await sql.execute(
-                    "UPDATE email_outbox SET next_attempt_at = now() + $2 * interval '1 second',"
-                    " last_error = $3 WHERE id = $1",
-                    row["id"], backoff_seconds(row["attempts"]), error)
-                log.info("email %s attempt %d failed (%s); will retry", row["id"], row["attempts"], error)
+            await self._failed(row, scrub(f"{type(exc).__name__}: {exc}"))
             return
         await sql.execute(
             "UPDATE email_outbox SET sent_at = now(), last_error = NULL WHERE id = $1", row["id"])

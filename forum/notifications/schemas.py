@@ -18,6 +18,7 @@ class NotificationRead(msgspec.Struct):
     reason: str | None
     created_at: datetime
     read_at: datetime | None
+    item_id: int | None = None  # an `urgent` notification: the urgent item (no post is named)
 
 
 class NotificationPage(msgspec.Struct):

@@ -13,7 +13,9 @@ from forum.topics.tables import Topic
 class Notification(Table, tablename="notification"):
     id = BigSerial(primary_key=True)
     user = ForeignKey(User, on_delete=OnDelete.cascade)  # the recipient
-    kind = Varchar(length=16)  # reply | answer | accepted | moderation
+    kind = Varchar(length=16)  # reply | answer | accepted | moderation | urgent
+    # `item` (bigint, the urgent moderation item of an `urgent` notification) is added by the
+    # moderation migration 2026-11-29T11:03:17 (it references moderation_item).
     comment = ForeignKey(Comment, null=True, on_delete=OnDelete.cascade)
     topic = ForeignKey(Topic, null=True, on_delete=OnDelete.cascade)
     actor = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
@@ -25,8 +27,9 @@ class Notification(Table, tablename="notification"):
 class EmailOutbox(Table, tablename="email_outbox"):
     id = BigSerial(primary_key=True)
     notification = ForeignKey(Notification, null=True, unique=True, on_delete=OnDelete.cascade)
-    user = ForeignKey(User, on_delete=OnDelete.cascade)  # the address is read at send time
-    kind = Varchar(length=32)  # notification | password_reset | invitation
+    # the address is read at send time; NULL only for a `webhook` row (a CHECK says so)
+    user = ForeignKey(User, null=True, on_delete=OnDelete.cascade)
+    kind = Varchar(length=32)  # notification | password_reset | invitation | webhook
     subject = Text()
     body = Text()
     attempts = Integer(default=0)

@@ -40,8 +40,15 @@ async def on_comment_published(comment: Mapping[str, Any]) -> None:
       `unanswered` -> `answered`, `first_answer_at` set once, the asker notified (`answer`);
     - every reply notifies the parent comment's author (`reply`), unless that person is the
       asker who was just told about the answer (one notification, `answer` wins);
-    - nobody is notified about their own comment or about a comment they may not see.
+    - nobody is notified about their own comment or about a comment they may not see;
+    - a staff member's comment (badge) answers the open urgent items of the posts above it,
+      or of its discussion (moderation.crisis.on_staff_reply).
     """
+    author = comment["author"]
+    if author is not None and comment.get("author_badge") in STAFF_BADGES:
+        from moderation import crisis  # a coach's reply answers the urgent items above it
+
+        await crisis.on_staff_reply(comment, author)
     parent_id = comment["parent"]
     if parent_id is None:
         return
@@ -51,7 +58,6 @@ async def on_comment_published(comment: Mapping[str, Any]) -> None:
     parent = next((a for a in ancestors if a["id"] == parent_id), None)
     questions = [a for a in ancestors if a["kind"] == "question"]
     question = max(questions, key=lambda a: a["depth"]) if questions else None
-    author = comment["author"]
     topic_id = comment["topic"]
 
     asker: int | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -53,3 +53,67 @@ class CoachStats(msgspec.Struct):
     median_first_answer_minutes: float | None
     p90_first_answer_minutes: float | None
     answered_by_coach: list[CoachAnswers]
+    urgent_open: int = 0
+    urgent_closed: int = 0  # urgent items closed in the last 30 days
+    urgent_median_response_minutes: float | None = None
+    urgent_p90_response_minutes: float | None = None
+
+
+class TopicRef(msgspec.Struct):
+    id: int
+    slug: str
+    title: str
+
+
+class WorkPost(msgspec.Struct):
+    kind: str  # comment | question | discussion | article
+    status: str  # published | pending (held or hidden) | ...
+    private: bool
+    body_html: str
+    author: UserRef | None
+    guest_name: str | None
+    question_status: str | None
+    created_at: datetime
+
+
+class WorklistEntry(msgspec.Struct):
+    kind: Literal["urgent", "question"]
+    item_id: int | None  # the urgent moderation item (claim, hide, resolve it); None for a question
+    reasons: list[str]  # crisis_word, self_harm_risk
+    withdrawn: bool  # the author deleted the post or erased the account: no text, still open
+    withdrawn_at: datetime | None
+    target_type: str  # comment | topic
+    comment_id: int | None
+    topic: TopicRef | None
+    post: WorkPost | None  # None when withdrawn
+    claimed_by: UserRef | None
+    claim_expires_at: datetime | None
+    created_at: datetime
+
+
+class WorklistPage(msgspec.Struct):
+    items: list[WorklistEntry]
+    next_cursor: str | None
+
+
+class UrgentHide(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+
+
+class UrgentResolve(msgspec.Struct, forbid_unknown_fields=True):
+    note: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+
+
+class UrgentHidden(msgspec.Struct):
+    item_id: int
+    target_type: str
+    target_id: int
+    target_status: str
+
+
+class UrgentResolved(msgspec.Struct):
+    item_id: int
+    status: str
+    decision: str
+    decided_at: datetime
+    response_minutes: float

@@ -172,7 +172,8 @@ async def accept_answer(answer_id: int, viewer: Viewer) -> dict[str, Any]:
 
 async def stats() -> dict[str, Any]:
     """Unanswered count; minutes to the first coach answer (median, p90) and answers per
-    coach over the last 30 days."""
+    coach over the last 30 days; the same for urgent (crisis) items: open now, and minutes
+    from opening to closing (a coach's reply, `resolve`, or a moderator's decision)."""
     unanswered = await sql.fetchval(
         "SELECT count(*) FROM comment WHERE kind = 'question' AND status = 'published'"
         " AND question_status = 'unanswered'")
@@ -205,6 +206,19 @@ async def stats() -> dict[str, Any]:
         STATS_DAYS,
     )
 
+    urgent = await sql.fetchrow(
+        """
+        SELECT (SELECT count(*) FROM moderation_item WHERE queue = 'urgent' AND status = 'open') AS open,
+               count(*) AS closed,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY minutes) AS median,
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY minutes) AS p90
+          FROM (SELECT GREATEST(extract(epoch FROM decided_at - created_at), 0) / 60.0 AS minutes
+                  FROM moderation_item
+                 WHERE queue = 'urgent' AND decided_at > now() - $1 * interval '1 day') AS closed
+        """,
+        STATS_DAYS,
+    )
+
     def minutes(value: Any) -> float | None:
         return round(float(value), 1) if value is not None else None
 
@@ -212,6 +226,10 @@ async def stats() -> dict[str, Any]:
         "unanswered": int(unanswered),
         "median_first_answer_minutes": minutes(times["median"] if times else None),
         "p90_first_answer_minutes": minutes(times["p90"] if times else None),
+        "urgent_open": int(urgent["open"]) if urgent else 0,
+        "urgent_closed": int(urgent["closed"]) if urgent else 0,
+        "urgent_median_response_minutes": minutes(urgent["median"] if urgent else None),
+        "urgent_p90_response_minutes": minutes(urgent["p90"] if urgent else None),
         "answered_by_coach": [
             {"coach": {"id": r["id"], "handle": r["handle"], "role": r["role"]}, "answers": int(r["answers"])}
             for r in per_coach

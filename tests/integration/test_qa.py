@@ -203,7 +203,9 @@ async def test_stats(client: httpx.AsyncClient) -> None:
     r = await client.get("/api/coach/stats", headers=coach.headers)
     assert r.status_code == 200
     assert r.json() == {"unanswered": 0, "median_first_answer_minutes": None,
-                        "p90_first_answer_minutes": None, "answered_by_coach": []}
+                        "p90_first_answer_minutes": None, "answered_by_coach": [],
+                        "urgent_open": 0, "urgent_closed": 0, "urgent_median_response_minutes": None,
+                        "urgent_p90_response_minutes": None}
     assert (await client.get("/api/coach/stats", headers=reader.headers)).status_code == 403
 
     topic = await make_topic()

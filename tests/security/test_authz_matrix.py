@@ -23,6 +23,7 @@ import pytest
 
 from forum import sql
 from forum.accounts.passwords import hash_password_sync
+from moderation import crisis
 from tests.helpers import Account, make_user
 from tests.security.support import stream_start, strip_types
 
@@ -54,6 +55,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/me/export"): USERS,
     ("GET", "/api/me/notifications"): USERS,
     ("POST", "/api/me/notifications/read"): USERS,
+    ("GET", "/api/me/notifications/events"): USERS,
     ("GET", "/api/users/{user_id}"): ALL,
     ("PATCH", "/api/admin/users/{user_id}"): frozenset({ADMIN}),
     ("POST", "/api/admin/users/{user_id}/invite"): frozenset({ADMIN}),
@@ -80,6 +82,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/coach/questions"): COACH_UP,
     ("POST", "/api/coach/questions/{question_id}/claim"): COACH_UP,
     ("GET", "/api/coach/stats"): COACH_UP,
+    # crisis care (an urgent item on OWNER's comment): coaches work it, not readers
+    ("GET", "/api/coach/worklist"): COACH_UP,
+    ("POST", "/api/coach/urgent/{item_id}/claim"): COACH_UP,
+    ("POST", "/api/coach/urgent/{item_id}/release"): COACH_UP,
+    ("POST", "/api/coach/urgent/{item_id}/hide"): COACH_UP,
+    ("POST", "/api/coach/urgent/{item_id}/resolve"): COACH_UP,
     # search
     ("GET", "/api/search"): ALL,
     # the comment widget's reads and preview (issue 15)
@@ -129,6 +137,7 @@ class World:
     question_id: int
     answer_id: int
     item_id: int
+    urgent_item_id: int
 
 
 async def build_world(c: httpx.AsyncClient) -> World:
@@ -158,7 +167,9 @@ async def build_world(c: httpx.AsyncClient) -> World:
     r = await c.post(f"/api/comments/{comment_id}/flags", headers=users[OTHER].headers, json={"reason": "spam"})
     assert r.status_code == 201, r.text
     item_id = await sql.fetchval("SELECT max(id) FROM moderation_item")
-    return World(users, slug, comment_id, question_id, answer_id, item_id)
+    async with sql.transaction():
+        urgent_item_id = await crisis.open_urgent(comment_id=comment_id, reason="self_harm_risk")
+    return World(users, slug, comment_id, question_id, answer_id, item_id, urgent_item_id)
 
 
 async def stream_status(app: Any, path: str, headers: dict[str, str]) -> int:
@@ -169,7 +180,8 @@ async def stream_status(app: Any, path: str, headers: dict[str, str]) -> int:
 def request_for(method: str, path: str, w: World, persona: str, login_handle: str,
                 rules: dict[str, Any]) -> tuple[str, dict[str, Any] | None, dict[str, Any]]:
     """(url, json body, query params) for one route, acting on OWNER's objects."""
-    url = (path.replace("{slug}", w.slug).replace("{user_id}", str(w.users[OWNER].id))
+    url = path.replace("{item_id}", str(w.urgent_item_id)) if path.startswith("/api/coach/urgent/") else path
+    url = (url.replace("{slug}", w.slug).replace("{user_id}", str(w.users[OWNER].id))
            .replace("{question_id}", str(w.question_id)).replace("{item_id}", str(w.item_id)))
     url = url.replace("{comment_id}", str(w.answer_id if path.endswith("/accept") else w.comment_id))
     u = uuid.uuid4().hex[:10]
