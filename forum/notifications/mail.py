@@ -50,8 +50,7 @@ CLAIM_LEASE_S = 120  # a claimed row is skipped by other senders for this long
 BATCH = 20
 SEND_TIMEOUT_S = 30.0
 WEBHOOK_TIMEOUT_S = 10.0
-WEBHOOK = "webhook"  # the outbox kind of an on-call alert
-EMAIL_KINDS = ("notification", "password_reset", "invitation")
+WEBHOOK = "webhook"  # the outbox kind of an on-call alert; every other kind is an email
 
 _settings: Settings | None = None
 
@@ -230,7 +229,7 @@ class Sender:
         self.webhook_url = settings.urgent_webhook_url if settings.urgent_webhook_enabled else None
         self.webhook_secret = settings.urgent_webhook_secret or ""
         # rows of a kind this process cannot deliver stay queued for one that can
-        self.kinds = [*(EMAIL_KINDS if self.smtp else ()), *((WEBHOOK,) if self.webhook_url else ())]
+        self.sends_email, self.sends_webhooks = self.smtp is not None, self.webhook_url is not None
         self.poll_interval_s = poll_interval_s
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -266,7 +265,7 @@ class Sender:
             WITH due AS (
                 SELECT id FROM email_outbox
                  WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now()
-                   AND kind = ANY($3::text[])
+                   AND CASE WHEN kind = 'webhook' THEN $4::bool ELSE $3::bool END
                  ORDER BY next_attempt_at, id
                  LIMIT $1
                  FOR UPDATE SKIP LOCKED
@@ -276,7 +275,7 @@ class Sender:
               FROM due WHERE o.id = due.id
             RETURNING o.id, o."user", o.kind, o.subject, o.body, o.attempts, o.confirmation
             """,
-            BATCH, CLAIM_LEASE_S, self.kinds,
+            BATCH, CLAIM_LEASE_S, self.sends_email, self.sends_webhooks,
         )
 
     async def run_once(self) -> int:
