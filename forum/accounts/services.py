@@ -51,6 +51,7 @@ _USER_COLUMNS = ("id, handle, email, role, status, suspended_until, suspension_r
 
 def clean_handle(handle: str) -> str:
     handle = handle.strip()
+    reserved.check_characters("handle", handle)
     if "@" in handle:
         raise BadRequest("handle: must not be an email address.")
     if not HANDLE_RE.fullmatch(handle):
@@ -58,6 +59,13 @@ def clean_handle(handle: str) -> str:
     if not any(c.isalnum() for c in handle):
         raise BadRequest("handle: must contain at least one letter or digit.")
     return handle
+
+
+async def refuse_banned_handle(handle: str) -> None:
+    """A handle shows beside every post: no banned word, read as posts are (422 naming it)."""
+    from moderation.policy import refuse_banned_name  # moderation imports accounts' neighbours
+
+    await refuse_banned_name("handle", handle)
 
 
 def clean_email(email: str) -> str:
@@ -138,6 +146,7 @@ async def _prepare_user(handle: str, password: str, email: str | None, role: str
     """Validate like registration and hash (outside any transaction: hashing is slow).
     Returns (handle, email, password_hash, role); 400/409 on refusal."""
     handle = clean_handle(handle)
+    await refuse_banned_handle(handle)
     clean = clean_email(email) if email is not None and email.strip() != "" else None
     passwords.check_policy(password, handle=handle, email=clean)
     role = clean_role(role)
@@ -263,6 +272,8 @@ async def update_me(viewer: Viewer, patch: MePatch) -> MeOut:
     if new_handle is not None and (reserved.reserved_handle(new_handle) if not viewer.is_coach
                                    else reserved.system_word(new_handle)):
         raise Conflict(reserved.RESERVED_DETAIL)
+    if new_handle is not None:  # a rename shows at once on every published comment
+        await refuse_banned_handle(new_handle)
     new_email: str | None = None
     if isinstance(patch.email, str) and patch.email.strip():
         new_email = clean_email(patch.email)
