@@ -338,5 +338,6 @@ async def refuse_banned_name(field: str, name: str) -> None:
     """A handle or guest name is shown beside every post: it may not carry a banned word,
     read through the same normaliser as posts (422 naming the field)."""
     matchers = await current_matchers()
-    if matchers.banned.find_any(word_readings(name)) is not None:
+    # "x_word" is two words in a name (in a post, `selling_or_sourcing` stays one token)
+    if matchers.banned.find_any(word_readings(name.replace("_", " "))) is not None:
         raise ContentRefused(refused_name_detail(field), rule="banned_words")

@@ -163,7 +163,7 @@ async def test_an_edit_of_a_held_comment_stays_held(client: httpx.AsyncClient) -
 async def test_a_moderators_edit_of_someone_elses_comment_is_not_held(client: httpx.AsyncClient) -> None:
     await set_rules(suspect_words=["deal"], banned_words=["forbidden"])
     topic = await make_topic()
-    reader, c = await new_reader_comment(topic)
+    _reader, c = await new_reader_comment(topic)
     mod = await make_user("moderator")
     r = await edit(client, c["id"], mod, "a deal, tidied by a moderator")
     assert r.status_code == 200 and "edit_pending" not in r.json()
