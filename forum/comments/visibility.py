@@ -165,7 +165,9 @@ async def apply_revision(comment_id: int, locked: Mapping[str, Any] | None = Non
         "UPDATE comment SET body = pending_body, body_html = $2, edited_at = pending_edited_at,"
         " pending_body = NULL, pending_body_html = NULL, pending_edited_at = NULL WHERE id = $1",
         comment_id, render_markdown(row["pending_body"]))
-    await events.topic_changed(row["topic"], kind=events.CHANGE, comment_id=comment_id)
+    # live readers get the comment again (same id, new text) when the public sees it
+    await events.topic_changed(row["topic"], kind=events.COMMENT if is_public(row) else events.CHANGE,
+                               comment_id=comment_id)
     return True
 
 

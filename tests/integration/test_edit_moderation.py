@@ -3,12 +3,15 @@ a pending revision (its author reads it; everyone else the published text) until
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
-from forum import sql
+from forum import events, sql
 from tests.helpers import Account, make_user
 from tests.integration.test_moderation_support import make_comment, make_topic, set_rules
 
@@ -247,3 +250,32 @@ async def test_deleting_a_comment_drops_its_waiting_revision(client: httpx.Async
     await edit(client, c["id"], reader, "words that must go with the comment")
     assert (await client.delete(f"/api/comments/{c['id']}", headers=reader.headers)).status_code == 204
     assert await sql.fetchval("SELECT pending_body FROM comment WHERE id = $1", c["id"]) is None
+
+
+async def test_an_approved_revision_reaches_live_readers(client: httpx.AsyncClient, migrated: str) -> None:
+    """The approval's topic event is a `comment` event for that comment (what live streams send)."""
+    topic = await make_topic()
+    reader, c = await new_reader_comment(topic)
+    await edit(client, c["id"], reader, "the live edit")
+    mod = await make_user("moderator")
+    item = await queue_item(client, mod, c["id"])
+    received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    conn = await asyncpg.connect(migrated)
+    try:
+        await conn.add_listener(events.CHANNEL, lambda *args: received.put_nowait(json.loads(args[-1])))
+        assert (await decide(client, mod, item["id"], "approve")).status_code == 200
+        payload = await asyncio.wait_for(received.get(), 5)
+        while payload.get("c") != c["id"]:
+            payload = await asyncio.wait_for(received.get(), 5)
+        assert payload["e"] == events.COMMENT
+    finally:
+        await conn.close()
+
+
+async def test_topic_edits_refuse_disguised_banned_words(client: httpx.AsyncClient) -> None:
+    await set_rules(banned_words=["forbidden"])
+    coach = await make_user("coach")
+    topic = await make_topic(author=coach)
+    for change in ({"title": "A f\u043erbidden title"}, {"body": "for*bidden*"}):
+        r = await client.patch(f"/api/topics/{topic['slug']}", headers=coach.headers, json=change)
+        assert r.status_code == 422 and r.json()["rule"] == "banned_words", r.text
