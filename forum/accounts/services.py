@@ -433,7 +433,7 @@ async def export_me(viewer: Viewer) -> ExportOut:
         comments = _records(await sql.fetch(
             "SELECT c.id, t.slug AS topic_slug, c.parent AS parent_id, c.depth, c.kind, c.status, c.private,"
             " c.guest_name, c.body, c.body_html, c.score, c.accepted, c.question_status, c.created_at,"
-            " c.edited_at, c.deleted_at"
+            " c.edited_at, c.deleted_at, c.pending_body AS pending_edit_body, c.pending_edited_at"
             " FROM comment c JOIN topic t ON t.id = c.topic WHERE c.author = $1 ORDER BY c.id", user_id))
         revisions = await sql.fetch(
             "SELECT r.comment AS comment_id, r.id, r.body, r.body_html, r.created_at,"

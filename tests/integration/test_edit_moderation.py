@@ -279,3 +279,13 @@ async def test_topic_edits_refuse_disguised_banned_words(client: httpx.AsyncClie
     for change in ({"title": "A f\u043erbidden title"}, {"body": "for*bidden*"}):
         r = await client.patch(f"/api/topics/{topic['slug']}", headers=coach.headers, json=change)
         assert r.status_code == 422 and r.json()["rule"] == "banned_words", r.text
+
+
+async def test_the_authors_export_carries_the_waiting_edit(client: httpx.AsyncClient) -> None:
+    topic = await make_topic()
+    reader, c = await new_reader_comment(topic)
+    await edit(client, c["id"], reader, "an edit waiting for a moderator")
+    r = await client.get("/api/me/export", headers=reader.headers)
+    assert r.status_code == 200, r.text
+    mine = [x for x in r.json()["comments"] if x["id"] == c["id"]]
+    assert mine[0]["pending_edit_body"] == "an edit waiting for a moderator"
