@@ -16,7 +16,8 @@ from typing import Any
 from forum import ratelimit, sql
 from forum.auth import Viewer
 from forum.errors import Conflict, ContentRefused
-from moderation.wordmatch import WordMatcher, tokens
+from forum.textnorm import post_readings, word_readings
+from moderation.wordmatch import WordMatcher
 
 # Posting limits (Discourse / Coral spirit), all scaled by FORUM_RATE_LIMITS.
 NEW_AUTHOR_SPACING_S = 15.0
@@ -33,6 +34,10 @@ REJECTION_WINDOW_DAYS = 7
 REFUSED_DETAIL = "A content rule refused this text: it contains a word or phrase that is not allowed here."
 
 
+def refused_name_detail(field: str) -> str:
+    return f"{field}: not allowed: it contains a word or phrase that is not allowed here; choose another."
+
+
 @dataclass(frozen=True)
 class Draft:
     author: Viewer | None  # None for a guest
@@ -47,6 +52,8 @@ class Draft:
     client_ip: str = "unknown"
     kind: str = "comment"  # comment | question | discussion
     title: str = ""  # a discussion's title: checked by the word rules like the body
+    # an edit of a published or held comment: a new draft, but no repeat or posting-rate check
+    is_edit: bool = False
 
 
 @dataclass
@@ -198,12 +205,15 @@ def _needs_standing(author: Viewer | None) -> bool:
 
 
 def facts_columns(*, target: str, author: Viewer | None, guest_name: str | None, body: str,
-                  title: str = "") -> tuple[list[str], list[Any]]:
+                  title: str = "", edit: bool = False) -> tuple[list[str], list[Any]]:
     """The select-list expressions of the facts (`$1`...) and their arguments, so that a
-    caller can read them in a statement it makes anyway; `facts_from` reads the row."""
+    caller can read them in a statement it makes anyway; `facts_from` reads the row.
+    `edit`: the draft replaces an existing text (no repeat check)."""
     columns = ["(SELECT xmin::text FROM moderation_rules LIMIT 1) AS policy_version"]
     args: list[Any] = []
-    if target == "topic" and author is not None:
+    if edit:
+        columns.append("false AS policy_repeated")
+    elif target == "topic" and author is not None:
         columns.append(f"EXISTS ({_REPEAT['topic']}) AS policy_repeated")
         args = [author.id, body, title]
     elif target == "topic":
@@ -235,7 +245,7 @@ def facts_from(row: Any, author: Viewer | None) -> Facts:
 async def _facts(draft: Draft) -> Facts:
     """One round trip: the rules' version, whether this is a repeat post, the author's standing."""
     columns, args = facts_columns(target=draft.target, author=draft.author, guest_name=draft.guest_name,
-                                  body=draft.body, title=draft.title)
+                                  body=draft.body, title=draft.title, edit=draft.is_edit)
     return facts_from(await sql.fetchrow(f"SELECT {', '.join(columns)}", *args), draft.author)
 
 
@@ -262,10 +272,7 @@ async def evaluate(draft: Draft, facts: Facts | None = None) -> Verdict:
     if facts is None:
         facts = await _facts(draft)
     rules, matchers = await _load(facts.version)
-    toks = tokens(f"{draft.title}\n{draft.body}" if draft.title else draft.body)
-    if matchers.banned.find(toks) is not None:
-        raise ContentRefused(REFUSED_DETAIL, rule="banned_words")
-    if facts.repeated:
+    if facts.repeated and not draft.is_edit:
         raise Conflict("You posted the same text a moment ago; it was not posted again.")
 
     reasons: list[str] = []
@@ -281,23 +288,28 @@ async def evaluate(draft: Draft, facts: Facts | None = None) -> Verdict:
             reasons.append("new_author")
         if standing.rejected_recent and standing.rejection_rate > REJECTION_RATE_LIMIT:
             reasons.append("rejection_history")
-    await _rate_limit(draft, trusted)
-    # Only now the costly part: a refused or rate-limited draft is never rendered.
+    if not draft.is_edit:  # an edit is paced by the edit window, not by the posting limits
+        await _rate_limit(draft, trusted)
+    # Only now the costly part: a rate-limited draft is never rendered.
     from forum.markup import render
 
     body_html = draft.body_html if draft.body_html is not None else await render(draft.body)
+    # once per draft: the text a reader sees, normalised (forum.textnorm), read by every list
+    readings = post_readings(body_html, draft.title)
+    if matchers.banned.find_any(readings) is not None:
+        raise ContentRefused(REFUSED_DETAIL, rule="banned_words")
 
     staff = author is not None and author.is_moderator  # they would approve themselves
     if not staff:
         if not trusted and count_links(body_html) > rules.max_links_untrusted:
             reasons.append("links")
-        if matchers.suspect.find(toks) is not None:
+        if matchers.suspect.find_any(readings) is not None:
             reasons.append("suspect_word")
         if draft.topic_mode == "premoderated":
             reasons.append("premoderated_topic")
         if rules.premoderate_all:
             reasons.append("premoderate_all")
-    crisis = matchers.crisis.find(toks) is not None
+    crisis = matchers.crisis.find_any(readings) is not None
     if crisis and rules.crisis_posts == "hold" and not (author is not None and author.is_coach):
         reasons.append("crisis_hold")
     verdict = Verdict(status="pending" if reasons else "published", reasons=reasons, body_html=body_html)
@@ -322,8 +334,22 @@ async def record(verdict: Verdict, *, comment_id: int | None = None, topic_id: i
         await crisis.open_urgent(comment_id=comment_id, topic_id=topic_id, reason="crisis_word", actor_id=actor_id)
 
 
-async def evaluate_edit(body: str, editor: Viewer) -> None:
-    """An edit may not bring in a banned word (raises ContentRefused, 422)."""
+async def evaluate_edit(body: str, editor: Viewer, body_html: str | None = None, title: str = "") -> None:
+    """A staff edit (of someone else's comment, of a topic, edit_approve) is not held, but it
+    may not bring in a banned word either (raises ContentRefused, 422). An author's edit of
+    their own comment goes through `evaluate` like a new post."""
+    from forum.markup import render
+
     matchers = await current_matchers()
-    if matchers.banned.find(tokens(body)) is not None:
+    html = body_html if body_html is not None else await render(body)
+    if matchers.banned.find_any(post_readings(html, title)) is not None:
         raise ContentRefused(REFUSED_DETAIL, rule="banned_words")
+
+
+async def refuse_banned_name(field: str, name: str) -> None:
+    """A handle or guest name is shown beside every post: it may not carry a banned word,
+    read through the same normaliser as posts (422 naming the field)."""
+    matchers = await current_matchers()
+    # "x_word" is two words in a name (in a post, `selling_or_sourcing` stays one token)
+    if matchers.banned.find_any(word_readings(name.replace("_", " "))) is not None:
+        raise ContentRefused(refused_name_detail(field), rule="banned_words")

@@ -8,6 +8,7 @@ lock for decisions), so racing moderators in any number of processes decide once
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -137,7 +138,8 @@ SELECT p.id, p.queue, p.reasons, p.target_type, p.comment AS comment_id, p.topic
        cau.role AS c_author_role, c.guest_name AS c_guest_name, c.author_badge AS c_author_badge,
        c.body AS c_body, c.body_html AS c_body_html, c.score AS c_score, c.urgent AS c_urgent,
        c.accepted AS c_accepted, c.question_status AS c_question_status, c.reply_count AS c_reply_count,
-       c.created_at AS c_created_at, c.edited_at AS c_edited_at,
+       c.created_at AS c_created_at, c.edited_at AS c_edited_at, c.pending_body AS c_pending_body,
+       c.pending_body_html AS c_pending_body_html, c.pending_edited_at AS c_pending_edited_at,
        cp.body AS c_parent_body, cp.status AS c_parent_status,
        t.id AS t_id, t.slug AS t_slug, t.kind AS t_kind, t.title AS t_title, t.status AS t_status,
        t.comments_mode AS t_comments_mode, t.body AS t_body, t.body_html AS t_body_html,
@@ -238,7 +240,18 @@ def _comment_of(r: asyncpg.Record) -> dict[str, Any] | None:
         "created_at": r["c_created_at"], "edited_at": r["c_edited_at"],
         "parent_excerpt": (_excerpt(r["c_parent_body"]) if r["c_parent_status"] not in (None, "deleted")
                            else None),
+        "revision": _revision_of(r),
     }
+
+
+def _revision_of(r: asyncpg.Record) -> dict[str, Any] | None:
+    """A held edit: the new text and a unified diff from the published one (line by line)."""
+    if r["c_pending_body"] is None:
+        return None
+    old, new = r["c_body"] or "", r["c_pending_body"]
+    diff = difflib.unified_diff(old.splitlines(), new.splitlines(), "published", "edit", lineterm="")
+    return {"body": new, "body_html": r["c_pending_body_html"], "edited_at": r["c_pending_edited_at"],
+            "diff": "\n".join(diff)}
 
 
 def _topic_of(r: asyncpg.Record) -> dict[str, Any] | None:
@@ -433,6 +446,8 @@ async def _decide(viewer: Viewer, item_id: int, action: str, reason: str | None,
                                "status": {"before": outcome["before"], "after": outcome["after"]}}
     if action == "edit_approve":
         details["body_replaced"] = True
+    if outcome.get("revision"):
+        details["revision"] = outcome["revision"]
     target = item["target_type"]
     args: list[Any] = [item_id, action, reason, viewer.id, item[target], outcome["queues"], json.dumps(details)]
     if target == "comment":
@@ -469,17 +484,32 @@ async def _decide_comment(viewer: Viewer, item: asyncpg.Record, action: str, rea
     queues: list[str] = []
     resolve_flags = True
     own_queue = [item["queue"]]
-    apply: Callable[[], Awaitable[None]] | None = None  # the status change, run last by _decide
+    apply: Callable[[], Awaitable[Any]] | None = None  # the status change, run last by _decide
+    # A held edit of a published comment (a pending revision): the decision is on the new
+    # text only; the comment, its flags and its other items stay as they are.
+    revision = item["queue"] == "pending" and c["pending_body"] is not None and before != "deleted"
+    if revision and action == "approve":
+        apply = partial(visibility.apply_revision, comment_id, locked=c)
+        return {"before": before, "after": after, "author": c["author"], "queues": own_queue,
+                "resolve_flags": False, "apply": apply, "revision": "approved"}
+    if revision and action == "reject":
+        await notify(c["author"], "moderation", comment_id=comment_id, topic_id=c["topic"], actor_id=viewer.id,
+                     reason=reason)
+        apply = partial(visibility.drop_revision, comment_id, locked=c)
+        return {"before": before, "after": after, "author": c["author"], "queues": own_queue,
+                "resolve_flags": False, "apply": apply, "revision": "rejected"}
     if action in ("approve", "edit_approve"):
         if action == "edit_approve":
             if body is None:
                 raise RuntimeError("unexpected: no body")
             await policy.evaluate_edit(body, viewer)
-            await visibility.replace_body(comment_id, body, editor_id=viewer.id)
+            await visibility.replace_body(comment_id, body, editor_id=viewer.id, drop_pending=True)
         if before == "pending":
             apply, after = partial(visibility.publish, comment_id, actor_id=viewer.id, locked=c), "published"
         queues = ["pending", "reported", *own_queue]
     elif action in ("reject", "spam"):
+        if revision:  # the held edit goes with the comment's text
+            await visibility.drop_revision(comment_id, locked=c)
         if before in ("published", "pending"):
             after = "rejected" if action == "reject" else "spam"
             apply = partial(visibility.reject, comment_id, after, locked=c)

@@ -1,30 +1,27 @@
-"""Whole-word list matching, case- and accent-insensitive, fast with thousands of entries.
+"""Whole-word list matching, fast with thousands of entries.
 
-Text and entries go through the same normalisation (NFKD, combining marks dropped,
-casefold) and the same tokeniser (runs of word characters), so "Pré-sale" and "pre sale"
-are the same two tokens and "plugin" never matches "plug". Single-word entries are a set
-lookup per token; multi-word entries ("dm me") are indexed by their first token, so the
-cost of a check grows with the text, not with the size of the lists.
+Text and entries go through the one normaliser (`forum.textnorm`: invisible characters
+out, NFKC, casefold, accents dropped, confusables and letter-digit substitutions folded)
+and the same tokeniser (runs of word characters), so "Pré-sale", "pre sale" and
+"pr\u0435 s4le" are the same two tokens and "plugin" never matches "plug". Single-word
+entries are a set lookup per token; multi-word entries ("dm me") are indexed by their
+first token, so the cost of a check grows with the text, not with the size of the lists.
+A post is normalised once (`textnorm.post_readings`) and every list checks those tokens.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-_TOKEN = re.compile(r"\w+")
+from forum.textnorm import tokens, word_readings
+
+__all__ = ["WordMatcher", "normalize", "tokens"]
 
 
 def normalize(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return stripped.casefold()
-
-
-def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(normalize(text))
+    """The text as the lists read it (its first reading; see `textnorm.fold_words`)."""
+    return " ".join(tokens(text))
 
 
 @dataclass(frozen=True)
@@ -69,5 +66,14 @@ class WordMatcher:
                         return " ".join(phrase)
         return None
 
+    def find_any(self, readings: Sequence[list[str]]) -> str | None:
+        """`find` over each reading of one text (`textnorm.word_readings`)."""
+        for toks in readings:
+            found = self.find(toks)
+            if found is not None:
+                return found
+        return None
+
     def matches(self, text: str) -> bool:
-        return self.find(tokens(text)) is not None
+        """Plain text (a name, a title): every reading of it."""
+        return self.find_any(word_readings(text)) is not None

@@ -8,15 +8,22 @@ a staff title, and a handle may not be one of the words the service itself shows
 staff-like handles through `forum users create` or the admin API), and staff may rename
 themselves so.
 
-"Looks like" is judged on a folded form: lower case, common digit look-alikes read as
-letters (0->o, 1->i, 3->e, 4->a, 5->s, 7->t, @->a), everything but letters dropped. A name
-is refused when that form is a staff title or begins or ends with one ("coach anna",
-"Anna-Coach", "m0derator", "5taff_team"); short titles ("mod") only when the whole name.
+"Looks like" is judged on what a name looks like (`forum.textnorm.name_skeleton`: the
+one normaliser; invisible characters out, NFKC, casefold, Unicode TR39 confusables folded,
+small capitals read as letters, digit look-alikes read as letters, i and l as one letter,
+everything but letters dropped), so "Соасh" (Cyrillic), "Ｃｏａｃｈ", "𝐂𝐨𝐚𝐜𝐡", "ᴄᴏᴀᴄʜ", "c0ach" and
+"adrnin" are all staff titles. A name is refused when that form is a staff title or begins
+or ends with one ("coach anna", "Anna-Coach", "m0derator", "5taff_team"); short titles
+("mod") only when the whole name. Bidi control characters (which can show "hcaoC" as
+"Coach") are refused in names outright (`check_characters`).
 """
 
 from __future__ import annotations
 
-_LOOKALIKES = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a"})
+from functools import cache
+
+from forum.errors import BadRequest
+from forum.textnorm import has_bidi_control, name_skeleton
 
 # Refused at either end of a name, as well as alone.
 STAFF_WORDS = ("administrator", "admin", "moderator", "coach", "staff", "official", "helpdesk")
@@ -29,21 +36,35 @@ SYSTEM_HANDLES = frozenset({"guest", "guests", "deleted", "anonymous", "unknown"
 
 
 def fold(name: str) -> str:
-    return "".join(c for c in name.lower().translate(_LOOKALIKES) if c.isalpha())
+    return name_skeleton(name)
+
+
+@cache
+def _folded() -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
+    """The staff words, exact titles and system words in the same folded form (built once)."""
+    return (tuple(fold(w) for w in STAFF_WORDS), frozenset(fold(w) for w in STAFF_EXACT),
+            frozenset(fold(w) for w in SYSTEM_HANDLES))
 
 
 def staff_like(name: str) -> bool:
     folded = fold(name)
-    return folded in STAFF_EXACT or any(
-        folded.startswith(word) or folded.endswith(word) for word in STAFF_WORDS)
+    words, exact, _ = _folded()
+    return folded in exact or any(folded.startswith(word) or folded.endswith(word) for word in words)
 
 
 def system_word(name: str) -> bool:
-    return fold(name) in SYSTEM_HANDLES
+    return fold(name) in _folded()[2]
 
 
 def reserved_handle(handle: str) -> bool:
     return staff_like(handle) or system_word(handle)
+
+
+def check_characters(field: str, name: str) -> None:
+    """400 for a name holding bidi controls: they reorder what a reader sees."""
+    if has_bidi_control(name):
+        raise BadRequest(f"{field}: must not contain text-direction control characters "
+                         "(U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C).")
 
 
 RESERVED_DETAIL = "handle: not available: it reads as a staff title or a word the forum shows itself; choose another."

@@ -76,6 +76,7 @@ _USER_COLUMNS = ("id, handle, email, role, status, suspended_until, suspension_r
 
 def clean_handle(handle: str) -> str:
     handle = handle.strip()
+    reserved.check_characters("handle", handle)
     if "@" in handle:
         raise BadRequest("handle: must not be an email address.")
     if not HANDLE_RE.fullmatch(handle):
@@ -83,6 +84,13 @@ def clean_handle(handle: str) -> str:
     if not any(c.isalnum() for c in handle):
         raise BadRequest("handle: must contain at least one letter or digit.")
     return handle
+
+
+async def refuse_banned_handle(handle: str) -> None:
+    """A handle shows beside every post: no banned word, read as posts are (422 naming it)."""
+    from moderation.policy import refuse_banned_name  # moderation imports accounts' neighbours
+
+    await refuse_banned_name("handle", handle)
 
 
 def clean_email(email: str) -> str:
@@ -167,6 +175,7 @@ async def _prepare_user(handle: str, password: str, email: str | None, role: str
     Returns (handle, email, password_hash, role); 400/409 on refusal. `check_email=False`
     (self-registration): a taken address is not refused here (addresses.request_address)."""
     handle = clean_handle(handle)
+    await refuse_banned_handle(handle)
     clean = clean_email(email) if email is not None and email.strip() != "" else None
     passwords.check_policy(password, handle=handle, email=clean)
     role = clean_role(role)
@@ -307,6 +316,8 @@ async def update_me(viewer: Viewer, patch: MePatch) -> MeOut:
     if new_handle is not None and (reserved.reserved_handle(new_handle) if not viewer.is_coach
                                    else reserved.system_word(new_handle)):
         raise Conflict(reserved.RESERVED_DETAIL)
+    if new_handle is not None:  # a rename shows at once on every published comment
+        await refuse_banned_handle(new_handle)
     new_email: str | None = None
     if isinstance(patch.email, str) and patch.email.strip():
         new_email = clean_email(patch.email)
@@ -497,7 +508,7 @@ async def export_me(viewer: Viewer) -> ExportOut:
         comments = _records(await sql.fetch(
             "SELECT c.id, t.slug AS topic_slug, c.parent AS parent_id, c.depth, c.kind, c.status, c.private,"
             " c.guest_name, c.body, c.body_html, c.score, c.accepted, c.question_status, c.created_at,"
-            " c.edited_at, c.deleted_at"
+            " c.edited_at, c.deleted_at, c.pending_body AS pending_edit_body, c.pending_edited_at"
             " FROM comment c JOIN topic t ON t.id = c.topic WHERE c.author = $1 ORDER BY c.id", user_id))
         revisions = await sql.fetch(
             "SELECT r.comment AS comment_id, r.id, r.body, r.body_html, r.created_at,"

@@ -64,6 +64,7 @@ async def erase_user_content(user_id: int) -> None:
                       user_id)
     stoned = await sql.fetch(
         "UPDATE comment SET status = 'deleted', body = '', body_html = '', author = NULL, guest_name = NULL,"
+        " pending_body = NULL, pending_body_html = NULL, pending_edited_at = NULL,"
         " deleted_at = coalesce(deleted_at, clock_timestamp()) WHERE author = $1 RETURNING id, topic", user_id)
     touched.update(r["topic"] for r in stoned)
     ids = [r["id"] for r in stoned]

@@ -14,6 +14,7 @@ from forum.comments.services import ROW, iso, to_json, visible_row, written_comm
 from forum.comments.validation import clean_body, clean_guest_name
 from forum.comments.viewer import edit_deadline
 from forum.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from forum.markup import render
 from moderation import audit, policy
 
 KINDS = ("comment", "question")
@@ -49,6 +50,7 @@ async def create_comment(slug: str, draft: NewComment, viewer: Viewer | None, cl
         if draft.guest_name is None:
             raise Unauthorized("Sign in, or give a guest_name to comment as a guest.")
         guest_name = clean_guest_name(draft.guest_name)
+        await policy.refuse_banned_name("guest_name", guest_name)
     if draft.private and draft.kind != "question":
         raise BadRequest("private: only a question can be private")
     if draft.private and viewer is None:
@@ -144,21 +146,57 @@ def _may_moderate(viewer: Viewer) -> bool:
 
 
 async def edit_comment(comment_id: int, body: str, viewer: Viewer, reason: str | None = None) -> dict[str, Any]:
+    """An edit is a new draft: the author's edit goes through the posting policy like a new
+    post (banned -> 422; crisis -> the urgent path, `support` in the answer). On a published
+    comment, an edit the rules would hold waits as a pending revision (the author reads it,
+    marked `edit_pending`; everyone else the published text) until a moderator decides; while
+    one waits, later edits replace it. A moderator's edit of someone else's comment is not
+    held (it is checked for banned words) and is audited with the optional `reason`."""
     row = await visible_row(comment_id, viewer)
     if row["status"] == "deleted":
         raise Conflict("A deleted comment cannot be edited.")
-    if not _may_moderate(viewer):
-        if row["author"] != viewer.id:
-            raise Forbidden("Only the author or a moderator may edit this comment.")
-        rules = await policy.current_rules()
-        if datetime.now(UTC) >= edit_deadline(row["created_at"], rules.edit_window_minutes):
-            raise Forbidden(f"The edit window ({rules.edit_window_minutes} minutes) has closed.")
+    own = row["author"] == viewer.id
+    if not own and not _may_moderate(viewer):
+        raise Forbidden("Only the author or a moderator may edit this comment.")
     text = clean_body(body)
-    await policy.evaluate_edit(text, viewer)
-    await visibility.replace_body(comment_id, text, viewer.id)
-    await audit.staff_action(viewer.id, row["author"], "comment_edit", "comment", comment_id, reason,
-                             {"topic_id": row["topic"], "status": row["status"]})
-    return await written_comment(comment_id)
+    if not own:
+        html = await render(text)
+        await policy.evaluate_edit(text, viewer, html)
+        await visibility.replace_body(comment_id, text, viewer.id, html=html)
+        await audit.staff_action(viewer.id, row["author"], "comment_edit", "comment", comment_id, reason,
+                                 {"topic_id": row["topic"], "status": row["status"]})
+        return await written_comment(comment_id, viewer)
+
+    facts_sql, facts_args = policy.facts_columns(target="comment", author=viewer, guest_name=None, body=text,
+                                                 edit=True)
+    topic = await sql.fetchrow(
+        f"SELECT comments_mode, (SELECT edit_window_minutes FROM moderation_rules LIMIT 1) AS window_minutes,"
+        f" {', '.join(facts_sql)} FROM topic WHERE id = ${len(facts_args) + 1}", *facts_args, row["topic"])
+    if topic is None:
+        raise NotFound("No such comment.")
+    if not _may_moderate(viewer):
+        window = topic["window_minutes"]
+        if datetime.now(UTC) >= edit_deadline(row["created_at"], window):
+            raise Forbidden(f"The edit window ({window} minutes) has closed.")
+    # the policy renders the text (off the event loop) once its checks allow it
+    verdict = await policy.evaluate(policy.Draft(
+        author=viewer, guest_name=None, body=text, body_html=None, target="comment", topic_id=row["topic"],
+        topic_mode=topic["comments_mode"], kind=row["kind"], is_edit=True,
+    ), policy.facts_from(topic, viewer))
+    html = verdict.body_html
+    held = verdict.status == "pending" or row["pending_body"] is not None
+    if row["status"] == "published" and held:
+        await visibility.hold_revision(comment_id, text, html)
+        verdict.status = "pending"
+        verdict.reasons = ["edit", *verdict.reasons]
+    else:  # published and clean, or not yet published (its own item decides it)
+        await visibility.replace_body(comment_id, text, viewer.id, html=html, drop_pending=True)
+    # the same queue items (and urgent path) as a new post
+    await policy.record(verdict, comment_id=comment_id)
+    result = await written_comment(comment_id, viewer)
+    if verdict.support:
+        result["support"] = verdict.support
+    return result
 
 
 async def delete_comment(comment_id: int, viewer: Viewer, reason: str | None = None) -> None:

@@ -56,7 +56,9 @@ class CommentRead(msgspec.Struct, omit_defaults=True):
     edited_at: str | None
     replies: list[CommentRead]  # always present (empty outside thread reads)
     more_replies: int | None = None  # descendants left out of a thread page (see /replies)
-    support: str | None = None  # the crisis message, on the POST response only
+    support: str | None = None  # the crisis message, on the POST and PATCH responses only
+    # an edit waiting for a moderator: its author reads it in body_html; others the published text
+    edit_pending: bool = False
     # signed-in viewers only (absent for anonymous readers): 1 when the viewer voted it helpful, else null
     my_vote: int | msgspec.UnsetType | None = msgspec.UNSET
     # on the viewer's own comments while the edit window is open: when it closes (RFC 3339)

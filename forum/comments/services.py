@@ -45,8 +45,14 @@ VISIBLE = """(
 # rule as `forum.topics.services.visible` for a topic page.
 IN_VISIBLE_TOPIC = "($3::boolean OR t.status = 'published' OR (t.status = 'pending' AND t.author = $1::bigint))"
 
+
+# An edit held by the moderation rules (`pending_body_html`) is what its author reads, marked
+# `edit_pending`; everyone else reads the published text (moderators see the mark too).
 COLUMNS = """c.id, c.topic, c.parent, c.root_id, c.path, c.depth, c.kind, c.status, c.private, c.author,
-    u.handle AS author_handle, u.role AS author_role, c.guest_name, c.author_badge, c.body_html, c.score,
+    u.handle AS author_handle, u.role AS author_role, c.guest_name, c.author_badge,
+    CASE WHEN c.pending_body_html IS NOT NULL AND c.author = $1::bigint THEN c.pending_body_html
+         ELSE c.body_html END AS body_html,
+    (c.pending_body_html IS NOT NULL AND (c.author = $1::bigint OR $3::boolean)) AS edit_pending, c.score,
     c.accepted, c.question_status, c.reply_count, c.created_at, c.edited_at"""
 
 FROM = "comment c LEFT JOIN forum_user u ON u.id = c.author"
@@ -56,7 +62,7 @@ FROM = "comment c LEFT JOIN forum_user u ON u.id = c.author"
 ROW_COLUMNS = ("id", "topic", "parent", "root_id", "path", "depth", "kind", "private", "audience", "status",
                "author", "guest_name", "author_badge", "body", "body_html", "score", "reply_count", "accepted",
                "question_status", "first_answer_at", "urgent", "first_published_at", "created_at", "edited_at",
-               "deleted_at")
+               "deleted_at", "pending_body", "pending_body_html", "pending_edited_at")
 ROW = ", ".join(ROW_COLUMNS)
 
 
@@ -80,7 +86,7 @@ def to_json(row: Mapping[str, Any], topic_slug: str) -> dict[str, Any]:
     author = None
     if not deleted and row["author"] is not None and row["author_handle"] is not None:
         author = {"id": row["author"], "handle": row["author_handle"], "role": row["author_role"]}
-    return {
+    out = {
         "id": row["id"],
         "topic_slug": topic_slug,
         "parent_id": row["parent"],
@@ -99,6 +105,9 @@ def to_json(row: Mapping[str, Any], topic_slug: str) -> dict[str, Any]:
         "created_at": iso(row["created_at"]),
         "edited_at": iso(row["edited_at"]),
     }
+    if not deleted and row.get("edit_pending"):  # only when set: cached pages stay as they were
+        out["edit_pending"] = True
+    return out
 
 
 async def comment_dicts(ids: list[int], viewer: Viewer | None) -> dict[int, dict[str, Any]]:
@@ -112,10 +121,11 @@ async def comment_dicts(ids: list[int], viewer: Viewer | None) -> dict[int, dict
     return {r["id"]: to_json(r, r["topic_slug"]) for r in rows}
 
 
-async def written_comment(comment_id: int) -> dict[str, Any]:
+async def written_comment(comment_id: int, viewer: Viewer | None = None) -> dict[str, Any]:
     """The comment JSON for the response to its own writer (a guest's pending comment too)."""
+    viewer_id, coach, moderator = viewer_args(viewer)
     row = await sql.fetchrow(f"SELECT {COLUMNS}, t.slug AS topic_slug FROM {FROM} JOIN topic t ON t.id = c.topic"
-                             " WHERE c.id = $1", comment_id)
+                             " WHERE c.id = $4 AND $2::boolean IS NOT NULL", viewer_id, coach, moderator, comment_id)
     if row is None:
         raise NotFound("No such comment.")
     return to_json(row, row["topic_slug"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from forum.accounts.reserved import staff_like
+from forum.accounts.reserved import check_characters, staff_like
 from forum.errors import BadRequest
 
 BODY_MAX = 10_000
@@ -30,6 +30,7 @@ def clean_line(value: str, field: str, max_len: int) -> str:
 
 
 def clean_guest_name(name: str) -> str:
+    check_characters("guest_name", name)
     text = clean_line(name, "guest_name", GUEST_NAME_MAX)
     if staff_like(text):  # forum/accounts/reserved.py: no borrowed authority
         raise BadRequest("guest_name: must not read as a staff title (coach, moderator, admin...); "

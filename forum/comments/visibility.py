@@ -115,10 +115,14 @@ async def reject(comment_id: int, status: str, locked: Mapping[str, Any] | None 
     await _set_status(comment_id, status, ("pending", "published", "rejected", "spam"), locked)
 
 
-async def replace_body(comment_id: int, body_markdown: str, editor_id: int | None) -> None:
-    """New text (an edit, or a moderator's edit): the old version is kept as a revision."""
+async def replace_body(comment_id: int, body_markdown: str, editor_id: int | None, *, html: str | None = None,
+                       drop_pending: bool = False) -> None:
+    """New text (an edit, or a moderator's edit): the old version is kept as a revision.
+    `html`: the body already rendered by the caller; `drop_pending`: a held edit (pending
+    revision) is superseded by this text (a moderator's edit_approve)."""
     body = clean_body(body_markdown)
-    html = await render(body)  # off the event loop, before the row is locked
+    if html is None:
+        html = await render(body)  # off the event loop, before the row is locked
     row = await _lock(comment_id)
     if row["status"] == "deleted":
         raise Conflict("A deleted comment cannot be edited.")
@@ -127,9 +131,56 @@ async def replace_body(comment_id: int, body_markdown: str, editor_id: int | Non
         " VALUES ($1, $2, $3, $4, clock_timestamp())",
         comment_id, row["body"], row["body_html"], editor_id,
     )
-    await sql.execute("UPDATE comment SET body = $2, body_html = $3, edited_at = clock_timestamp() WHERE id = $1",
-                      comment_id, body, html)
+    await sql.execute(
+        "UPDATE comment SET body = $2, body_html = $3, edited_at = clock_timestamp(),"
+        " pending_body = CASE WHEN $4 THEN NULL ELSE pending_body END,"
+        " pending_body_html = CASE WHEN $4 THEN NULL ELSE pending_body_html END,"
+        " pending_edited_at = CASE WHEN $4 THEN NULL ELSE pending_edited_at END WHERE id = $1",
+        comment_id, body, html, drop_pending)
     await events.topic_changed(row["topic"], kind=events.CHANGE, comment_id=comment_id)
+
+
+async def hold_revision(comment_id: int, body: str, html: str) -> None:
+    """An edit the moderation rules hold: kept beside the published text (which stays what
+    everyone but the author reads) until a moderator decides. A later edit replaces it."""
+    row = await _lock(comment_id)
+    if row["status"] == "deleted":
+        raise Conflict("A deleted comment cannot be edited.")
+    await sql.execute("UPDATE comment SET pending_body = $2, pending_body_html = $3,"
+                      " pending_edited_at = clock_timestamp() WHERE id = $1", comment_id, body, html)
+    # the author's view changed (their ETag must too); the public page is rebuilt alike
+    await events.topic_changed(row["topic"], kind=events.CHANGE, comment_id=comment_id)
+
+
+async def apply_revision(comment_id: int, locked: Mapping[str, Any] | None = None) -> bool:
+    """A moderator approved the held edit: it becomes the published text (rendered again,
+    under today's markup rules), the old text a revision by its author. False: none held."""
+    row = locked if locked is not None else await _lock(comment_id)
+    if row["pending_body"] is None:
+        return False
+    html = await render(row["pending_body"])
+    await sql.execute(
+        "INSERT INTO comment_revision (comment, body, body_html, editor, created_at)"
+        " VALUES ($1, $2, $3, $4, clock_timestamp())", comment_id, row["body"], row["body_html"], row["author"])
+    await sql.execute(
+        "UPDATE comment SET body = pending_body, body_html = $2, edited_at = pending_edited_at,"
+        " pending_body = NULL, pending_body_html = NULL, pending_edited_at = NULL WHERE id = $1",
+        comment_id, html)
+    # live readers get the comment again (same id, new text) when the public sees it
+    await events.topic_changed(row["topic"], kind=events.COMMENT if is_public(row) else events.CHANGE,
+                               comment_id=comment_id)
+    return True
+
+
+async def drop_revision(comment_id: int, locked: Mapping[str, Any] | None = None) -> bool:
+    """A moderator rejected the held edit: it goes; the published text stays. False: none held."""
+    row = locked if locked is not None else await _lock(comment_id)
+    if row["pending_body"] is None:
+        return False
+    await sql.execute("UPDATE comment SET pending_body = NULL, pending_body_html = NULL, pending_edited_at = NULL"
+                      " WHERE id = $1", comment_id)
+    await events.topic_changed(row["topic"], kind=events.CHANGE, comment_id=comment_id)
+    return True
 
 
 async def delete(comment_id: int, *, erase_author: bool = False, actor_id: int | None = None) -> str:
@@ -149,6 +200,7 @@ async def delete(comment_id: int, *, erase_author: bool = False, actor_id: int |
     if has_replies:
         await sql.execute(
             "UPDATE comment SET status = 'deleted', body = '', body_html = '', deleted_at = clock_timestamp(),"
+            " pending_body = NULL, pending_body_html = NULL, pending_edited_at = NULL,"
             " author = CASE WHEN $2 THEN NULL ELSE author END,"
             " guest_name = CASE WHEN $2 THEN NULL ELSE guest_name END WHERE id = $1",
             comment_id, erase_author,

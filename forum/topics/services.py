@@ -251,12 +251,15 @@ async def update_topic(slug: str, changes: dict[str, Any], viewer: Viewer) -> di
         sets.append(f"{column} = ${len(args)}")
 
     if changes.get("title") is not None:
-        put("title", clean_title(changes["title"]))
+        title = clean_title(changes["title"])
+        await policy.evaluate_edit("", viewer, "", title=title)  # banned words, read as in a post
+        put("title", title)
     if changes.get("body") is not None:
         text = clean_topic_body(changes["body"], required=row["kind"] == "discussion")
-        await policy.evaluate_edit(text, viewer)
+        html = await render(text) if text else ""
+        await policy.evaluate_edit(text, viewer, html)
         put("body", text)
-        put("body_html", await render(text) if text else "")
+        put("body_html", html)
     if "url" in changes:
         put("url", clean_url(changes["url"]))
     if changes.get("comments") is not None:
