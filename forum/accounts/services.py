@@ -31,6 +31,7 @@ from forum.accounts.schemas import (
 )
 from forum.auth import ROLES, Viewer, hash_token, suspension_detail
 from forum.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from forum.timefmt import rfc3339
 
 log = logging.getLogger("forum.accounts")
 
@@ -268,7 +269,7 @@ async def update_me(viewer: Viewer, patch: MePatch) -> MeOut:
         new_email = clean_email(patch.email)
     if new_handle is not None and viewer.is_suspended:  # a rename is a public write
         raise Forbidden(suspension_detail(viewer), suspended_until=(
-            viewer.suspended_until.isoformat() if viewer.suspended_until else None))
+            rfc3339(viewer.suspended_until) if viewer.suspended_until else None))
 
     if wants_password or wants_email:
         # outside the transaction: the attempt must count even when it fails (and argon2 is slow)
