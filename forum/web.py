@@ -19,17 +19,16 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol
 
 from litestar import Litestar
 from litestar.enums import ScopeType
-from litestar.handlers import HTTPRouteHandler
 from litestar.types import HTTPScope, Message, Receive, Scope, Send
 
-from forum import metrics
+from forum import metrics, openapi
 
 access_log = logging.getLogger("forum.access")
 
@@ -106,8 +105,7 @@ class ForumApp(Litestar):
         self.request_timeout_s = request_timeout_s
         self.metrics_enabled = metrics_enabled
         self.shortcuts = shortcuts
-        self._document_errors()
-        self._document_optional_bodies()
+        openapi.finish(self)
         self._allow = {route.path_format: ", ".join(sorted(route.methods)).encode()
                        for route in self.routes if hasattr(route, "methods")}
         # Paths whose handlers allow bigger bodies than the app-wide limit (the rules document).
@@ -120,40 +118,6 @@ class ForumApp(Litestar):
                 pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(route.path_format))
                 big_bodies.append((re.compile(f"^{pattern}$"), max(limits)))
         self._big_bodies = big_bodies
-
-    def _http_handlers(self) -> Iterator[HTTPRouteHandler]:
-        for route in self.routes:
-            for handler in getattr(route, "route_handlers", ()):
-                if isinstance(handler, HTTPRouteHandler):
-                    yield handler
-
-    def _document_optional_bodies(self) -> None:
-        """A handler whose `data` has a default takes requests without a body: say so in the
-        schema (Litestar marks every request body required)."""
-        optional = {h.operation_id for h in self._http_handlers()
-                    if (p := h.parsed_fn_signature.parameters.get("data")) is not None and p.has_default}
-        for item in (self.openapi_schema.paths or {}).values():
-            for method in ("post", "put", "patch", "delete"):
-                operation = getattr(item, method, None)
-                body = getattr(operation, "request_body", None)
-                if operation is not None and operation.operation_id in optional and body is not None:
-                    body.required = False
-
-    def _document_errors(self) -> None:
-        """Every operation documents the JSON errors this layer and forum.errors can answer,
-        so clients (and schemathesis) know them; handlers may document more precisely."""
-        from litestar.openapi.datastructures import ResponseSpec
-
-        from forum.errors import ERROR_STATUSES, ErrorBody
-
-        for handler in self._http_handlers():
-            if not handler.include_in_schema:
-                continue
-            responses = dict(handler.responses or {})
-            for status, description in ERROR_STATUSES.items():
-                responses.setdefault(status, ResponseSpec(data_container=ErrorBody, description=description,
-                                                          generate_examples=False))
-            handler.responses = responses
 
     def _client_ip(self, scope: Scope) -> str:
         client = scope.get("client")

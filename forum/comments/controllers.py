@@ -23,10 +23,11 @@ from forum.comments.schemas import (
     RevisionPage,
     Score,
 )
+from forum.comments.schemas import Sort as SortOrder
 from forum.errors import NotFound
 from forum.pagination import DEFAULT_LIMIT, Cursor, Id, Limit
 
-Sort = Annotated[str, QueryParameter(description="oldest (default), newest or top", max_length=40)]
+Sort = Annotated[SortOrder, QueryParameter(description="oldest (default), newest or top")]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=1000)]
 IfNoneMatch = Annotated[str | None, HeaderParameter(name="If-None-Match", max_length=1000)]
 

@@ -14,9 +14,9 @@ from forum import sql
 from forum.auth import Viewer, requires_active_user
 from forum.pagination import DEFAULT_LIMIT, Cursor, Limit
 from forum.topics import services
-from forum.topics.schemas import TopicCreate, TopicPage, TopicRead, TopicUpdate
+from forum.topics.schemas import TopicCreate, TopicKind, TopicPage, TopicRead, TopicUpdate
 
-KindFilter = Annotated[str | None, QueryParameter(description="article or discussion", max_length=40)]
+KindFilter = Annotated[TopicKind | None, QueryParameter(description="article or discussion")]
 
 
 class TopicController(Controller):
