@@ -111,7 +111,7 @@ def token_use(handler: HTTPRouteHandler) -> str | None:
 def finish(app: Litestar) -> None:
     """Complete the app's OpenAPI document (see the module docstring). Call once, before
     the document is first served."""
-    handlers = [h for h in http_handlers(app) if h.include_in_schema]
+    handlers = [h for h in http_handlers(app) if h.resolve_include_in_schema()]
     _document_errors(handlers)  # before the document is built: Litestar renders the specs
     document = app.openapi_schema
     operations = dict(_operations(document))
@@ -216,7 +216,8 @@ UI_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inlin
 
 
 async def _ui_policy(response: Response[Any]) -> Response[Any]:
-    if str(response.media_type).startswith(MediaType.HTML):
+    media_type = getattr(response, "media_type", None)  # (a file response has none)
+    if str(getattr(media_type, "value", media_type)).startswith(MediaType.HTML.value):
         response.headers["Content-Security-Policy"] = UI_CSP
     return response
 

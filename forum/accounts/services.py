@@ -12,7 +12,7 @@ import logging
 import re
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import msgspec
@@ -21,12 +21,14 @@ from email_validator import EmailNotValidError, validate_email
 from forum import auth, ratelimit, sql
 from forum.accounts import passwords, reserved
 from forum.accounts.schemas import (
+    AccountStatus,
     AdminUserOut,
     AuthOut,
     ExportOut,
     MeOut,
     MePatch,
     ProfileOut,
+    Role,
     UserRef,
 )
 from forum.auth import ROLES, Viewer, hash_token, suspension_detail
@@ -224,11 +226,11 @@ async def logout(viewer: Viewer) -> None:
 # ---------------------------------------------------------------- the caller's account
 
 
-def _effective_status(row: asyncpg.Record) -> str:
+def _effective_status(row: asyncpg.Record) -> AccountStatus:
     if row["status"] == "suspended" and row["suspended_until"] is not None \
             and row["suspended_until"] <= datetime.now(UTC):
         return "active"  # a timed suspension that has run out
-    return str(row["status"])
+    return cast("AccountStatus", row["status"])  # the column's CHECK constraint holds the set
 
 
 def _me_out(row: asyncpg.Record) -> MeOut:
@@ -352,7 +354,7 @@ async def change_role(admin: Viewer, user_id: int, role: str) -> AdminUserOut:
             await sql.execute("UPDATE forum_user SET role = $2 WHERE id = $1", user_id, role)
             await audit.write(admin.id, "role_change", "user", user_id, None, {"before": before, "after": role})
             log.info("user %s role %s -> %s by admin %s", user_id, before, role, admin.id)
-    return AdminUserOut(id=row["id"], handle=row["handle"], role=role, status=_effective_status(row),
+    return AdminUserOut(id=row["id"], handle=row["handle"], role=cast("Role", role), status=_effective_status(row),
                         created_at=row["created_at"])
 
 

@@ -12,7 +12,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
 
 from forum import sql
-from forum.auth import Viewer, requires_active_if_signed_in, requires_active_user
+from forum.auth import Viewer, requires_active_if_signed_in, requires_active_user, requires_user
 from forum.comments import cache, idempotency, posting, services
 from forum.comments.lifecycle import page_cache, shared_reads
 from forum.comments.schemas import (
@@ -137,7 +137,7 @@ class CommentController(Controller):
         async with sql.transaction():
             return _read(await posting.edit_comment(comment_id, data.body, user))
 
-    @get("/{comment_id:int}/revisions", operation_id="list_comment_revisions")
+    @get("/{comment_id:int}/revisions", operation_id="list_comment_revisions", guards=[requires_user])
     async def list_comment_revisions(self, viewer: NamedDependency[Viewer | None], comment_id: FromPath[Id],
                                      limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> RevisionPage:
         """Earlier versions, oldest first: for the author and moderators."""
