@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 
 import asyncpg
 import msgspec
@@ -113,8 +113,31 @@ def error_response(status_code: int, detail: str, headers: dict[str, str] | None
     )
 
 
-def _validation_detail(exc: ValidationException) -> str:
-    """Litestar says 'Validation failed for POST /x'; name the fields instead."""
+def _allowed_values(annotation: Any) -> tuple[Any, ...]:
+    """The values of the Literal inside `annotation` (through Annotated, unions), if any."""
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    return tuple(v for arg in get_args(annotation) for v in _allowed_values(arg))
+
+
+def _closed_set(request: Request[Any, Any, Any] | None, source: Any, key: str) -> tuple[Any, ...]:
+    """What a closed-set parameter or top-level body field `key` allows (for the message)."""
+    try:
+        params = request.route_handler.parsed_fn_signature.parameters if request is not None else {}
+        if source == "body" and "data" in params:
+            data = params["data"].raw
+            for struct in (a for a in (data, *get_args(data)) if isinstance(a, type) and issubclass(a, msgspec.Struct)):
+                return _allowed_values(get_type_hints(struct, include_extras=True).get(key))
+            return ()
+        field = params.get(key)
+        return _allowed_values(field.raw) if field is not None else ()
+    except Exception:  # only a hint for the message: never let it fail the error answer
+        return ()
+
+
+def _validation_detail(exc: ValidationException, request: Request[Any, Any, Any] | None = None) -> str:
+    """Litestar says 'Validation failed for POST /x'; name the fields instead (and, for a
+    closed set, the values it takes)."""
     parts: list[str] = []
     extra = exc.extra if isinstance(exc.extra, list) else [exc.extra] if exc.extra else []
     for item in extra:
@@ -126,6 +149,9 @@ def _validation_detail(exc: ValidationException) -> str:
         source = getattr(source, "value", source)
         if message and key and str(key) not in message:
             where = f"{source} parameter " if source in ("query", "path", "header", "cookie") else ""
+            allowed = _closed_set(request, source, str(key)) if "enum value" in message else ()
+            if allowed:
+                message += " (one of: " + ", ".join(str(v) for v in allowed if v is not None) + ")"
             parts.append(f"{where}{key}: {message}")
         elif message:
             parts.append(message)
@@ -145,7 +171,7 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     status = exc.status_code
     headers = dict(exc.headers or {})
     if isinstance(exc, ValidationException):
-        return error_response(400, _validation_detail(exc), headers)
+        return error_response(400, _validation_detail(exc, request), headers)
     detail = exc.detail or ""
     if status == 404:
         detail = "Not found."

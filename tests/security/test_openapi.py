@@ -218,8 +218,10 @@ async def test_a_value_outside_a_closed_set_is_a_named_400(world: World) -> None
     c, w = world.client, world
     r = await c.post("/api/topics", headers=w.h(w.coach), json={"kind": "essay", "title": "T", "body": "b"})
     assert r.status_code == 400 and "kind" in r.json()["detail"], r.text
+    assert "(one of: article, discussion)" in r.json()["detail"]
     r = await c.get(f"/api/topics/{w.slug}/comments", params={"sort": "random"})
     assert r.status_code == 400 and "sort" in r.json()["detail"], r.text
+    assert "(one of: oldest, newest, top)" in r.json()["detail"]
     r = await c.patch(f"/api/admin/users/{w.reader.id}", headers=w.h(w.admin), json={"role": "owner"})
     assert r.status_code == 400 and "role" in r.json()["detail"], r.text
 
