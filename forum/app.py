@@ -12,11 +12,10 @@ from typing import Any
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 import forum
-from forum import auth, db, keyed, logs, pagination, ratelimit
+from forum import auth, db, keyed, logs, openapi, pagination, ratelimit
 from forum.errors import EXCEPTION_HANDLERS
 from forum.events import EventListener
 from forum.settings import Settings
@@ -85,7 +84,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> L
             description="Discussion backend: topics, threaded comments, moderation, coach Q&A. "
                         "Errors are JSON {status_code, detail}.",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(path="/")],
+            render_plugins=[openapi.SwaggerUI(path="/")],  # served from the package, no CDN
             components=Components(security_schemes={
                 "bearer": SecurityScheme(type="http", scheme="bearer", description="Token from login or register"),
             }),

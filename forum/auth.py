@@ -24,6 +24,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from forum import sql
 from forum.errors import Forbidden, Unauthorized
+from forum.timefmt import rfc3339
 
 ROLES = ("reader", "coach", "moderator", "admin")
 RANK = {role: i for i, role in enumerate(ROLES)}
@@ -167,7 +168,7 @@ def suspension_detail(viewer: Viewer) -> str:
     if viewer.suspended_until is None:
         return "Your account is suspended until a moderator lifts the suspension."
     until = viewer.suspended_until.astimezone(UTC)
-    return f"Your account is suspended until {until.strftime('%Y-%m-%d %H:%M')} UTC ({until.isoformat()})."
+    return f"Your account is suspended until {until.strftime('%Y-%m-%d %H:%M')} UTC ({rfc3339(until)})."
 
 
 async def requires_active_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -177,7 +178,7 @@ async def requires_active_user(connection: ASGIConnection[Any, Any, Any, Any], _
         raise Unauthorized("Sign in to do this.")
     if viewer.is_suspended:
         raise Forbidden(suspension_detail(viewer), suspended_until=(
-            viewer.suspended_until.isoformat() if viewer.suspended_until else None))
+            rfc3339(viewer.suspended_until) if viewer.suspended_until else None))
 
 
 async def requires_active_if_signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -185,7 +186,7 @@ async def requires_active_if_signed_in(connection: ASGIConnection[Any, Any, Any,
     viewer = await resolve_viewer(connection)
     if viewer is not None and viewer.is_suspended:
         raise Forbidden(suspension_detail(viewer), suspended_until=(
-            viewer.suspended_until.isoformat() if viewer.suspended_until else None))
+            rfc3339(viewer.suspended_until) if viewer.suspended_until else None))
 
 
 def _requires_role(role: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]:

@@ -7,6 +7,7 @@ raise the `DomainError` subclasses below; controllers never build error response
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
@@ -19,11 +20,22 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 log = logging.getLogger("forum.errors")
 
 
-class ErrorBody(msgspec.Struct):
-    """Every error response (documented on every operation by forum.web.ForumApp)."""
+class ErrorBody(msgspec.Struct, omit_defaults=True):
+    """Every error response (documented on every operation by forum.openapi). The optional
+    fields appear only on the errors that carry them."""
 
     status_code: int
     detail: str
+    retry_after: Annotated[int, msgspec.Meta(
+        description="429: seconds to wait, as in the Retry-After header.")] | msgspec.UnsetType = msgspec.UNSET
+    suspended_until: Annotated[datetime | None, msgspec.Meta(
+        description="403 for a suspended account: when the suspension ends (null: until a moderator lifts it)."
+    )] | msgspec.UnsetType = msgspec.UNSET
+    rule: Annotated[str, msgspec.Meta(
+        description="422: the content rule that refused it (`banned_words`).")] | msgspec.UnsetType = msgspec.UNSET
+    claimed_by: Annotated[int | None, msgspec.Meta(
+        description="409 on a claim or decision: the id of the moderator holding the item's lease."
+    )] | msgspec.UnsetType = msgspec.UNSET
 
 
 ERROR_STATUSES = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import msgspec
@@ -18,8 +18,8 @@ from forum.errors import Forbidden, NotFound, Unauthorized
 
 
 class Health(msgspec.Struct):
-    status: str
-    database: str
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unavailable"]
 
 
 class Liveness(msgspec.Struct):

@@ -19,18 +19,17 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from litestar import Litestar
 from litestar.enums import ScopeType
-from litestar.handlers import HTTPRouteHandler
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from forum import logs, metrics
+from forum import logs, metrics, openapi
 
 if TYPE_CHECKING:
     from uvicorn._types import ASGI3Application
@@ -115,8 +114,7 @@ class ForumApp(Litestar):
         self.request_timeout_s = request_timeout_s
         self.metrics_enabled = metrics_enabled
         self.shortcuts = shortcuts
-        self._document_errors()
-        self._document_optional_bodies()
+        openapi.finish(self)
         self._allow = {route.path_format: ", ".join(sorted(route.methods)).encode()
                        for route in self.routes if hasattr(route, "methods")}
         # Paths whose handlers allow bigger bodies than the app-wide limit (the rules document).
@@ -130,39 +128,6 @@ class ForumApp(Litestar):
                 big_bodies.append((re.compile(f"^{pattern}$"), max(limits)))
         self._big_bodies = big_bodies
 
-    def _http_handlers(self) -> Iterator[HTTPRouteHandler]:
-        for route in self.routes:
-            for handler in getattr(route, "route_handlers", ()):
-                if isinstance(handler, HTTPRouteHandler):
-                    yield handler
-
-    def _document_optional_bodies(self) -> None:
-        """A handler whose `data` has a default takes requests without a body: say so in the
-        schema (Litestar marks every request body required)."""
-        optional = {h.operation_id for h in self._http_handlers()
-                    if (p := h.parsed_fn_signature.parameters.get("data")) is not None and p.has_default}
-        for item in (self.openapi_schema.paths or {}).values():
-            for method in ("post", "put", "patch", "delete"):
-                operation = getattr(item, method, None)
-                body = getattr(operation, "request_body", None)
-                if operation is not None and operation.operation_id in optional and body is not None:
-                    body.required = False
-
-    def _document_errors(self) -> None:
-        """Every operation documents the JSON errors this layer and forum.errors can answer,
-        so clients (and schemathesis) know them; handlers may document more precisely."""
-        from litestar.openapi.datastructures import ResponseSpec
-
-        from forum.errors import ERROR_STATUSES, ErrorBody
-
-        for handler in self._http_handlers():
-            if not handler.include_in_schema:
-                continue
-            responses = dict(handler.responses or {})
-            for status, description in ERROR_STATUSES.items():
-                responses.setdefault(status, ResponseSpec(data_container=ErrorBody, description=description,
-                                                          generate_examples=False))
-            handler.responses = responses
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
         if scope["type"] != ScopeType.HTTP:  # a str enum: equal to the server's plain "http"

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from forum.accounts.schemas import AccountStatus, Role, UserRef
+from forum.comments.schemas import CommentStatus
 from forum.pagination import IdField
 
 FlagReason = Literal["spam", "abuse", "selling_or_sourcing", "dangerous_advice", "personal_information",
@@ -16,6 +18,8 @@ FLAG_REASONS: tuple[str, ...] = ("spam", "abuse", "selling_or_sourcing", "danger
 QueueName = Literal["pending", "reported", "urgent"]
 Action = Literal["approve", "reject", "spam", "dismiss", "edit_approve"]
 BulkAction = Literal["approve", "reject", "spam", "dismiss"]
+ItemStatus = Literal["open", "decided"]
+TargetType = Literal["comment", "topic"]
 
 Reason = Annotated[str, msgspec.Meta(max_length=1000)]
 Days = Annotated[int, msgspec.Meta(ge=1, le=3650)]
@@ -31,7 +35,7 @@ class FlagCreate(msgspec.Struct, forbid_unknown_fields=False):
 class FlagRead(msgspec.Struct):
     id: int
     comment_id: int
-    reason: str
+    reason: FlagReason
     note: str | None
     created_at: datetime
 
@@ -74,12 +78,6 @@ class RulesWrite(msgspec.Struct):
     crisis_posts: Literal["publish", "hold"] | None = None
 
 
-class UserRef(msgspec.Struct):
-    id: int
-    handle: str | None
-    role: str
-
-
 class RulesRead(msgspec.Struct):
     banned_words: list[str]
     suspect_words: list[str]
@@ -108,17 +106,17 @@ class QueuePage(msgspec.Struct):
 
 class ItemState(msgspec.Struct):
     id: int
-    queue: str
-    status: str
-    target_type: str
+    queue: QueueName
+    status: ItemStatus
+    target_type: TargetType
     comment_id: int | None
     topic_id: int | None
     claimed_by: UserRef | None
     claim_expires_at: datetime | None
-    decision: str | None = None
+    decision: Action | None = None
     decision_reason: str | None = None
     decided_at: datetime | None = None
-    target_status: str | None = None
+    target_status: CommentStatus | None = None
     closed_item_ids: list[int] = []
 
 
@@ -154,7 +152,7 @@ class LogPage(msgspec.Struct):
 class UserComment(msgspec.Struct):
     id: int
     topic_slug: str
-    status: str
+    status: CommentStatus
     body_html: str
     created_at: datetime
 
@@ -162,8 +160,8 @@ class UserComment(msgspec.Struct):
 class ModeratorUserView(msgspec.Struct):
     id: int
     handle: str | None
-    role: str
-    status: str
+    role: Role
+    status: AccountStatus
     suspended_until: datetime | None
     suspension_reason: str | None
     created_at: datetime
@@ -177,5 +175,5 @@ class ModeratorUserView(msgspec.Struct):
 
 class SuspensionState(msgspec.Struct):
     id: int
-    status: str
+    status: AccountStatus
     suspended_until: datetime | None

@@ -21,6 +21,7 @@ from forum import events, pagination, ratelimit, sql
 from forum.auth import RANK, Viewer, with_article
 from forum.comments.services import ROW_COLUMNS
 from forum.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
+from forum.timefmt import rfc3339_or_none
 from moderation import audit, flags, policy
 from moderation.items import QUEUES, open_item
 from moderation.wordmatch import tokens
@@ -616,7 +617,7 @@ async def _target_user(actor: Viewer, user_id: int) -> asyncpg.Record:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value is not None else None
+    return rfc3339_or_none(value)  # the one wire format (forum/timefmt.py)
 
 
 async def suspend_user(actor: Viewer, user_id: int, days: int | None, reason: str,

@@ -8,7 +8,7 @@ caps; the rules with readable, field-naming messages live in the services.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -16,13 +16,18 @@ import msgspec
 _Short = Annotated[str, msgspec.Meta(max_length=320)]
 _Secret = Annotated[str, msgspec.Meta(max_length=1024)]
 
+# Closed sets (the database's CHECK constraints); each is an enum in the OpenAPI document.
+Role = Literal["reader", "coach", "moderator", "admin"]
+AccountStatus = Literal["active", "suspended", "erased"]
+
 
 class UserRef(msgspec.Struct):
-    """`user` in responses: `{id, handle, role}`."""
+    """`user` in responses: `{id, handle, role}` (the one shape every domain uses; the
+    handle is null once the account is erased)."""
 
     id: int
     handle: str | None
-    role: str
+    role: Role
 
 
 class RegisterIn(msgspec.Struct):
@@ -45,8 +50,8 @@ class MeOut(msgspec.Struct):
     id: int
     handle: str | None
     email: str | None
-    role: str
-    status: str  # active | suspended (a timed suspension that has passed reads as active)
+    role: Role
+    status: AccountStatus  # active | suspended (a timed suspension that has passed reads as active)
     created_at: datetime
     notify_email: bool
     suspended_until: datetime | None
@@ -75,12 +80,12 @@ class ProfileOut(msgspec.Struct):
 
     id: int
     handle: str | None
-    role: str
+    role: Role
     created_at: datetime
 
 
 class RoleChangeIn(msgspec.Struct):
-    role: Annotated[str, msgspec.Meta(max_length=32)]
+    role: Role
 
 
 class InviteIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -98,8 +103,8 @@ class AdminUserOut(msgspec.Struct):
 
     id: int
     handle: str | None
-    role: str
-    status: str
+    role: Role
+    status: AccountStatus
     created_at: datetime
 
 

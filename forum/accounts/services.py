@@ -19,7 +19,7 @@ import logging
 import re
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import msgspec
@@ -28,16 +28,19 @@ from email_validator import EmailNotValidError, validate_email
 from forum import auth, keyed, ratelimit, sql
 from forum.accounts import addresses, passwords, reserved
 from forum.accounts.schemas import (
+    AccountStatus,
     AdminUserOut,
     AuthOut,
     ExportOut,
     MeOut,
     MePatch,
     ProfileOut,
+    Role,
     UserRef,
 )
 from forum.auth import ROLES, Viewer, hash_token, suspension_detail
 from forum.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from forum.timefmt import rfc3339
 
 log = logging.getLogger("forum.accounts")
 
@@ -270,11 +273,11 @@ async def logout(viewer: Viewer) -> None:
 # ---------------------------------------------------------------- the caller's account
 
 
-def _effective_status(row: asyncpg.Record) -> str:
+def _effective_status(row: asyncpg.Record) -> AccountStatus:
     if row["status"] == "suspended" and row["suspended_until"] is not None \
             and row["suspended_until"] <= datetime.now(UTC):
         return "active"  # a timed suspension that has run out
-    return str(row["status"])
+    return cast("AccountStatus", row["status"])  # the column's CHECK constraint holds the set
 
 
 def _me_out(row: asyncpg.Record) -> MeOut:
@@ -323,7 +326,7 @@ async def update_me(viewer: Viewer, patch: MePatch) -> MeOut:
         new_email = clean_email(patch.email)
     if new_handle is not None and viewer.is_suspended:  # a rename is a public write
         raise Forbidden(suspension_detail(viewer), suspended_until=(
-            viewer.suspended_until.isoformat() if viewer.suspended_until else None))
+            rfc3339(viewer.suspended_until) if viewer.suspended_until else None))
 
     if wants_password or wants_email:
         # outside the transaction: the attempt must count even when it fails (and argon2 is slow)
@@ -411,7 +414,7 @@ async def change_role(admin: Viewer, user_id: int, role: str) -> AdminUserOut:
             await sql.execute("UPDATE forum_user SET role = $2 WHERE id = $1", user_id, role)
             await audit.write(admin.id, "role_change", "user", user_id, None, {"before": before, "after": role})
             log.info("user %s role %s -> %s by admin %s", user_id, before, role, admin.id)
-    return AdminUserOut(id=row["id"], handle=row["handle"], role=role, status=_effective_status(row),
+    return AdminUserOut(id=row["id"], handle=row["handle"], role=cast("Role", role), status=_effective_status(row),
                         created_at=row["created_at"])
 
 

@@ -26,10 +26,11 @@ from forum.comments.schemas import (
     Score,
     StaffReason,
 )
+from forum.comments.schemas import Sort as SortOrder
 from forum.errors import NotFound
 from forum.pagination import DEFAULT_LIMIT, Cursor, Id, Limit
 
-Sort = Annotated[str, QueryParameter(description="oldest (default), newest or top", max_length=40)]
+Sort = Annotated[SortOrder, QueryParameter(description="oldest (default), newest or top")]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=1000)]
 IfNoneMatch = Annotated[str | None, HeaderParameter(name="If-None-Match", max_length=1000)]
 
@@ -153,7 +154,7 @@ class CommentController(Controller):
             await viewer_marks.annotate([result], user)
             return _read(result)
 
-    @get("/{comment_id:int}/revisions", operation_id="list_comment_revisions")
+    @get("/{comment_id:int}/revisions", operation_id="list_comment_revisions", guards=[requires_user])
     async def list_comment_revisions(self, viewer: NamedDependency[Viewer | None], comment_id: FromPath[Id],
                                      limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> RevisionPage:
         """Earlier versions, oldest first: for the author and moderators."""

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
 import msgspec
 
+from forum.accounts.schemas import UserRef
 from forum.pagination import IdField
 
 Body = Annotated[str, msgspec.Meta(max_length=200_000, description="Markdown (CommonMark), 1-10,000 characters")]
 
 
-class UserRef(msgspec.Struct):
-    id: int
-    handle: str
-    role: str
+# Closed sets: enums in the OpenAPI document, the same strings on the wire.
+CommentKind = Literal["comment", "question"]
+# also a topic's and a moderation target's status
+CommentStatus = Literal["published", "pending", "rejected", "spam", "deleted"]
+QuestionStatus = Literal["unanswered", "answered", "accepted"]
+StaffBadge = Literal["coach", "moderator", "admin"]
+Sort = Literal["oldest", "newest", "top"]
 
 
 class CommentCreate(msgspec.Struct):
     body: Body
     parent_id: IdField | None = None
-    kind: str = msgspec.field(default="comment")  # comment | question (checked with a named 400)
+    kind: CommentKind = "comment"
     private: bool = False
     guest_name: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
 
@@ -41,19 +46,19 @@ class CommentRead(msgspec.Struct, omit_defaults=True):
     topic_slug: str
     parent_id: int | None
     depth: int
-    kind: str
-    status: str
+    kind: CommentKind
+    status: CommentStatus
     private: bool
     author: UserRef | None
     guest_name: str | None
-    author_badge: str | None
+    author_badge: StaffBadge | None
     body_html: str
     score: int
     accepted: bool
-    question_status: str | None
+    question_status: QuestionStatus | None
     reply_count: int
-    created_at: str
-    edited_at: str | None
+    created_at: datetime
+    edited_at: datetime | None
     replies: list[CommentRead]  # always present (empty outside thread reads)
     more_replies: int | None = None  # descendants left out of a thread page (see /replies)
     support: str | None = None  # the crisis message, on the POST and PATCH responses only
@@ -76,7 +81,7 @@ class Revision(msgspec.Struct):
     body: str
     body_html: str
     editor: UserRef | None
-    created_at: str
+    created_at: datetime
 
 
 class RevisionPage(msgspec.Struct):

@@ -21,12 +21,13 @@ A thread page is at most three queries whatever the thread's size: the page of r
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from forum import pagination, sql
 from forum.auth import Viewer
 from forum.errors import BadRequest, NotFound
+from forum.timefmt import rfc3339_or_none
 
 SUBTREE_SHOWN = 100
 SORTS = ("oldest", "newest", "top")
@@ -73,11 +74,7 @@ def viewer_args(viewer: Viewer | None) -> tuple[int | None, bool, bool]:
 
 
 def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is not UTC:  # asyncpg gives timestamptz in UTC already
-        value = value.astimezone(UTC)
-    return value.isoformat()
+    return rfc3339_or_none(value)  # the one wire format (forum/timefmt.py)
 
 
 def to_json(row: Mapping[str, Any], topic_slug: str) -> dict[str, Any]:

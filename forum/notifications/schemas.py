@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
 from forum.pagination import IdField
 
+NotificationKind = Literal["reply", "answer", "accepted", "moderation"]
+
 
 class NotificationRead(msgspec.Struct):
     id: int
-    kind: str
+    kind: NotificationKind
     comment_id: int | None
     topic_slug: str | None
     reason: str | None

@@ -7,16 +7,13 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-
-class UserRef(msgspec.Struct):
-    id: int
-    handle: str | None
-    role: str
+from forum.accounts.schemas import UserRef
+from forum.comments.schemas import QuestionStatus
 
 
 class CoachQuestion(msgspec.Struct):
     id: int  # the question's comment id
-    question_status: str
+    question_status: QuestionStatus
     urgent: bool
     topic_slug: str
     comment: dict[str, Any]  # the comment JSON, as the coach sees it
@@ -40,7 +37,7 @@ class AnswerAccepted(msgspec.Struct):
     accepted: bool
     comment_id: int
     question_id: int
-    question_status: str
+    question_status: QuestionStatus
 
 
 class CoachAnswers(msgspec.Struct):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 
 class SearchHit(msgspec.Struct):
-    kind: str  # "comment" | "topic"
+    kind: Literal["comment", "topic"]
     id: int  # the comment's id for a comment hit, the topic's id for a topic hit
     topic_slug: str
     title: str  # the topic's title

@@ -19,12 +19,13 @@ from forum.topics.schemas import (
     CommentCounts,
     CountsRequest,
     TopicCreate,
+    TopicKind,
     TopicPage,
     TopicRead,
     TopicUpdate,
 )
 
-KindFilter = Annotated[str | None, QueryParameter(description="article or discussion", max_length=40)]
+KindFilter = Annotated[TopicKind | None, QueryParameter(description="article or discussion")]
 UrlQuery = Annotated[str, QueryParameter(description="the article's address (compared in canonical form)",
                                          max_length=4000)]
 TopicRefs = Annotated[list[str], QueryParameter(description="a slug or an address; repeat for more (1-100)")]

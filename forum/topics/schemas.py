@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
 import msgspec
 
-from forum.comments.schemas import UserRef
+from forum.accounts.schemas import UserRef
+from forum.comments.schemas import CommentStatus
 
 Text = Annotated[str, msgspec.Meta(max_length=200_000)]
 Short = Annotated[str, msgspec.Meta(max_length=4000)]
+TopicKind = Literal["article", "discussion"]
+CommentsMode = Literal["open", "premoderated", "closed"]
 
 
 class TopicCreate(msgspec.Struct):
-    kind: Short  # article | discussion
+    kind: TopicKind
     title: Short
     body: Text = ""
     slug: Short | None = None
     url: Short | None = None
-    comments: Short = "open"  # open | premoderated | closed
+    comments: CommentsMode = "open"
 
 
 class TopicUpdate(msgspec.Struct):
     title: Short | msgspec.UnsetType = msgspec.UNSET
     body: Text | msgspec.UnsetType = msgspec.UNSET
     url: Short | msgspec.UnsetType | None = msgspec.UNSET
-    comments: Short | msgspec.UnsetType = msgspec.UNSET
+    comments: CommentsMode | msgspec.UnsetType = msgspec.UNSET
     # why a moderator changes another person's topic: kept in the audit log
     reason: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
 
@@ -33,16 +37,16 @@ class TopicUpdate(msgspec.Struct):
 class TopicRead(msgspec.Struct, omit_defaults=True):
     id: int
     slug: str
-    kind: str
+    kind: TopicKind
     title: str
     url: str | None
     body_html: str
     author: UserRef | None
-    comments: str
+    comments: CommentsMode
     comment_count: int
-    status: str
-    created_at: str
-    updated_at: str | None
+    status: CommentStatus
+    created_at: datetime
+    updated_at: datetime | None
     support: str | None = None  # crisis message for a discussion that matched a crisis word
 
 

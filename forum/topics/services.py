@@ -16,6 +16,7 @@ from forum.auth import Viewer
 from forum.comments.validation import clean_line
 from forum.errors import BadRequest, Conflict, Forbidden, NotFound
 from forum.markup import render
+from forum.timefmt import rfc3339_or_none
 from forum.topics.urls import URL_MAX, InvalidUrl, canonical_url, looks_like_url
 from moderation import audit, policy
 
@@ -35,7 +36,7 @@ FROM = "topic t LEFT JOIN forum_user u ON u.id = t.author"
 
 
 def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    return rfc3339_or_none(value)  # the one wire format (forum/timefmt.py)
 
 
 def to_json(row: Mapping[str, Any]) -> dict[str, Any]:
