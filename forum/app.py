@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> L
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=False,
                                allow_headers=["Authorization", "Content-Type", "Idempotency-Key",
                                               "If-None-Match", "X-Request-ID"],
-                               expose_headers=["ETag", "Retry-After", "X-Request-ID"])
+                               expose_headers=["ETag", "Retry-After", "X-Request-ID", "Idempotent-Replayed"])
         if settings.cors_origins else None,
         openapi_config=OpenAPIConfig(
             title="forum",

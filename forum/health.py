@@ -23,13 +23,13 @@ class Health(msgspec.Struct):
 
 
 class Liveness(msgspec.Struct):
-    status: str
+    status: Literal["ok"]
 
 
 class Readiness(msgspec.Struct):
-    status: str  # ready | not_ready
-    database: str  # ok | unavailable
-    migrations: str  # current | pending | unknown (database unavailable)
+    status: Literal["ready", "not_ready"]
+    database: Literal["ok", "unavailable"]
+    migrations: Literal["current", "pending", "unknown"]  # unknown: the database is unavailable
     detail: str | None = None  # why not ready, in words
 
 
@@ -133,6 +133,7 @@ class HealthController(Controller):
         return Response(body, media_type=content_type)
 
 
-def _not_ready(database: str, migrations: str, detail: str) -> Response[Readiness]:
+def _not_ready(database: Literal["ok", "unavailable"], migrations: Literal["current", "pending", "unknown"],
+               detail: str) -> Response[Readiness]:
     return Response(Readiness(status="not_ready", database=database, migrations=migrations, detail=detail),
                     status_code=503, headers={"Retry-After": "5"})

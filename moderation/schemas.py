@@ -17,6 +17,8 @@ FLAG_REASONS: tuple[str, ...] = ("spam", "abuse", "selling_or_sourcing", "danger
                                  "personal_information", "self_harm_risk", "off_topic", "other")
 QueueName = Literal["pending", "reported", "urgent"]
 Action = Literal["approve", "reject", "spam", "dismiss", "edit_approve"]
+# what closed an item: a moderator's action, or (urgent items) a coach's answer or resolve
+ItemDecision = Literal["approve", "reject", "spam", "dismiss", "edit_approve", "answered", "resolved"]
 BulkAction = Literal["approve", "reject", "spam", "dismiss"]
 ItemStatus = Literal["open", "decided"]
 TargetType = Literal["comment", "topic"]
@@ -113,7 +115,7 @@ class ItemState(msgspec.Struct):
     topic_id: int | None
     claimed_by: UserRef | None
     claim_expires_at: datetime | None
-    decision: Action | None = None
+    decision: ItemDecision | None = None
     decision_reason: str | None = None
     decided_at: datetime | None = None
     target_status: CommentStatus | None = None

@@ -67,7 +67,7 @@ class CommentRead(msgspec.Struct, omit_defaults=True):
     # signed-in viewers only (absent for anonymous readers): 1 when the viewer voted it helpful, else null
     my_vote: int | msgspec.UnsetType | None = msgspec.UNSET
     # on the viewer's own comments while the edit window is open: when it closes (RFC 3339)
-    editable_until: str | msgspec.UnsetType = msgspec.UNSET
+    editable_until: datetime | msgspec.UnsetType = msgspec.UNSET
 
 
 class CommentPage(msgspec.Struct):

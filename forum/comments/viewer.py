@@ -15,6 +15,7 @@ from typing import Any
 
 from forum import sql
 from forum.auth import Viewer
+from forum.timefmt import rfc3339
 from moderation import policy
 
 
@@ -54,4 +55,4 @@ async def annotate(items: Iterable[dict[str, Any]], viewer: Viewer | None) -> No
     for c in own:
         deadline = edit_deadline(datetime.fromisoformat(c["created_at"]), window)
         if deadline > now:
-            c["editable_until"] = deadline.isoformat()
+            c["editable_until"] = rfc3339(deadline)

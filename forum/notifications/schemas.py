@@ -9,7 +9,7 @@ import msgspec
 
 from forum.pagination import IdField
 
-NotificationKind = Literal["reply", "answer", "accepted", "moderation"]
+NotificationKind = Literal["reply", "answer", "accepted", "moderation", "urgent"]
 
 
 class NotificationRead(msgspec.Struct):

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from forum.accounts.schemas import UserRef
-from forum.comments.schemas import QuestionStatus
+from forum.comments.schemas import CommentStatus, QuestionStatus
 
 
 class CoachQuestion(msgspec.Struct):
@@ -63,13 +63,13 @@ class TopicRef(msgspec.Struct):
 
 
 class WorkPost(msgspec.Struct):
-    kind: str  # comment | question | discussion | article
-    status: str  # published | pending (held or hidden) | ...
+    kind: Literal["comment", "question", "discussion", "article"]
+    status: CommentStatus  # a held or hidden post is pending
     private: bool
     body_html: str
     author: UserRef | None
     guest_name: str | None
-    question_status: str | None
+    question_status: QuestionStatus | None
     created_at: datetime
 
 
@@ -79,7 +79,7 @@ class WorklistEntry(msgspec.Struct):
     reasons: list[str]  # crisis_word, self_harm_risk
     withdrawn: bool  # the author deleted the post or erased the account: no text, still open
     withdrawn_at: datetime | None
-    target_type: str  # comment | topic
+    target_type: Literal["comment", "topic"]
     comment_id: int | None
     topic: TopicRef | None
     post: WorkPost | None  # None when withdrawn
@@ -103,14 +103,14 @@ class UrgentResolve(msgspec.Struct, forbid_unknown_fields=True):
 
 class UrgentHidden(msgspec.Struct):
     item_id: int
-    target_type: str
+    target_type: Literal["comment", "topic"]
     target_id: int
-    target_status: str
+    target_status: CommentStatus
 
 
 class UrgentResolved(msgspec.Struct):
     item_id: int
-    status: str
-    decision: str
+    status: Literal["decided"]
+    decision: Literal["resolved"]
     decided_at: datetime
     response_minutes: float
