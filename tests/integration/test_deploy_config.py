@@ -280,3 +280,27 @@ async def test_password_auth_is_enforced_on_the_embedded_server(database_url: st
             await asyncio.to_thread(hba.write_text, original)
             await admin.fetchval("SELECT pg_reload_conf()")
             await admin.close()
+
+
+def _locked(name: str) -> dict[str, str]:
+    text = (ROOT / name).read_text()
+    pins = re.findall(r"^([A-Za-z0-9._-]+)==([^\s;\\]+)", text, re.MULTILINE)
+    return {name.lower().replace("_", "-"): version for name, version in pins}
+
+
+@pytest.mark.parametrize(("lock", "groups"), [("requirements.lock", ()), ("requirements-test.lock", ("test",))])
+def test_the_lock_files_match_pyproject(lock: str, groups: tuple[str, ...]) -> None:
+    """Every dependency of pyproject.toml is locked at a version its bounds allow (a
+    dependency changed without regenerating the locks fails here; README: Reproducible installs)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = list(project["dependencies"]) + [d for g in groups for d in project["optional-dependencies"][g]]
+    locked = _locked(lock)
+    for line in wanted:
+        req = Requirement(line)
+        name = req.name.lower().replace("_", "-")
+        assert name in locked, f"{req.name} is missing from {lock}"
+        assert req.specifier.contains(locked[name], prereleases=True), f"{lock}: {name}=={locked[name]} outside {req}"
