@@ -18,6 +18,7 @@ import forum
 from forum import auth, db, keyed, logs, openapi, pagination, ratelimit
 from forum.errors import EXCEPTION_HANDLERS
 from forum.events import EventListener
+from forum.jsonbody import ForumRequest
 from forum.settings import Settings
 from forum.web import ForumApp
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> L
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
+        request_class=ForumRequest,  # one JSON nesting limit (forum/jsonbody.py)
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=False,
                                allow_headers=["Authorization", "Content-Type", "Idempotency-Key",
                                               "If-None-Match", "X-Request-ID"],

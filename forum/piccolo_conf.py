@@ -5,9 +5,12 @@ import os
 from piccolo.conf.apps import AppRegistry
 
 from forum.db import engine
+from forum.settings import dsn_from_pg_env
 
-if os.environ.get("DATABASE_URL") and not engine.config:
-    engine.config = {"dsn": os.environ["DATABASE_URL"]}
+# The same database as the service: DATABASE_URL, else the PG* variables (docker-compose.yml).
+_dsn = os.environ.get("DATABASE_URL") or dsn_from_pg_env(os.environ)
+if _dsn and not engine.config:
+    engine.config = {"dsn": _dsn}
 
 DB = engine
 

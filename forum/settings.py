@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import quote
 
 
 class SettingsError(ValueError):
@@ -70,10 +71,41 @@ def _networks(name: str, raw: str) -> tuple[str, ...]:
             raise SettingsError(f"{name}: {item!r} is not an IP address or network") from None
     return tuple(found)
 
+# libpq's own variables (what docker-compose.yml passes): the DSN is built from them when
+# DATABASE_URL is unset and PGHOST is set. Each part is URL-encoded, so any password works.
+_PG_QUERY_VARIABLES = (("PGSSLMODE", "sslmode"), ("PGSSLROOTCERT", "sslrootcert"))
+
+
+def dsn_from_pg_env(env: Mapping[str, str]) -> str | None:
+    """A `postgresql://` DSN from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (and
+    PGSSLMODE, PGSSLROOTCERT), or None when PGHOST is unset. A PGHOST starting with `/` is
+    a Unix socket folder. Unset parts are left out (asyncpg then applies its defaults)."""
+    host = (env.get("PGHOST") or "").strip()
+    if not host:
+        return None
+
+    def part(name: str) -> str:
+        return quote(env.get(name) or "", safe="")
+
+    user, password, database = part("PGUSER"), part("PGPASSWORD"), part("PGDATABASE")
+    port = (env.get("PGPORT") or "").strip()
+    if port:
+        _int("PGPORT", port, 1)
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    query = [f"{key}={quote(env[name], safe='')}" for name, key in _PG_QUERY_VARIABLES if env.get(name)]
+    if host.startswith("/"):  # a socket folder (and its port) go in the query; the URL's host stays empty
+        query[:0] = [f"host={quote(host, safe='/')}"] + ([f"port={port}"] if port else [])
+        host = port = ""
+    elif ":" in host and not host.startswith("["):  # an IPv6 address
+        host = f"[{host}]"
+    netloc = credentials + quote(host, safe=".-_[]:,") + (f":{port}" if port else "")
+    return f"postgresql://{netloc}/{database}" + (f"?{'&'.join(query)}" if query else "")
+
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str | None = None
+    # Unset (neither DATABASE_URL nor PGHOST): the embedded PostgreSQL in data_dir.
+    database_url: str | None = field(default=None, repr=False)
     data_dir: Path = Path(".forum")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -131,7 +163,7 @@ class Settings:
         get = env.get
         secret = get("FORUM_SECRET_KEY")
         kwargs: dict[str, object] = {
-            "database_url": get("DATABASE_URL") or None,
+            "database_url": get("DATABASE_URL") or dsn_from_pg_env(env),
             "data_dir": Path(get("FORUM_DATA_DIR", ".forum")),
             "host": get("FORUM_HOST", "127.0.0.1"),
             "port": _int("FORUM_PORT", get("FORUM_PORT", "8000"), 1),

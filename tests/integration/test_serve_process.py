@@ -62,7 +62,7 @@ def _assert_postgres_gone(pg_data: Path, seconds: float = 10) -> None:
 def test_serve_migrates_serves_and_stops_cleanly(stop_signal: signal.Signals) -> None:
     data_dir = ROOT / ".forum-test" / f"serve-{uuid.uuid4().hex[:8]}"
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PGHOST")}
     env.update(FORUM_DATA_DIR=str(data_dir), FORUM_PORT=str(port), FORUM_LOG_LEVEL="INFO")
     proc = subprocess.Popen([sys.executable, "-m", "forum", "serve"], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -88,7 +88,7 @@ def test_cli_command_beside_a_running_server_leaves_its_database_up() -> None:
     command shares the embedded PostgreSQL and must not stop it when it ends."""
     data_dir = ROOT / ".forum-test" / f"serve-{uuid.uuid4().hex[:8]}"
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PGHOST")}
     env.update(FORUM_DATA_DIR=str(data_dir), FORUM_PORT=str(port))
     proc = subprocess.Popen([sys.executable, "-m", "forum", "serve"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

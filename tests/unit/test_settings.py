@@ -45,3 +45,54 @@ def test_cursor_round_trip_and_tampering() -> None:
     set_secret("k2")
     with pytest.raises(BadRequest):
         decode_cursor("thread", c)
+
+
+# ---------------------------------------------------------------- the database from PG* variables
+
+HARD = "p@ss/w#rd:%?&= é"
+
+
+def _parts(dsn: str) -> tuple[str | None, str | None, str | None, int | None, str, dict[str, list[str]]]:
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    u = urlsplit(dsn)
+    assert u.scheme == "postgresql"
+    return (unquote(u.username) if u.username else None, unquote(u.password) if u.password else None,
+            u.hostname, u.port, unquote(u.path.lstrip("/")), parse_qs(u.query))
+
+
+def test_embedded_only_when_neither_database_url_nor_pghost() -> None:
+    assert Settings.from_env({}).database_url is None
+    assert Settings.from_env({"PGHOST": "", "PGPASSWORD": "x", "PGUSER": "u"}).database_url is None
+    assert Settings.from_env({"DATABASE_URL": "postgresql://a@h/d", "PGHOST": "other"}).database_url == (
+        "postgresql://a@h/d")
+    assert Settings.from_env({"PGHOST": "db"}).database_url == "postgresql://db/"
+
+
+def test_pg_variables_keep_any_password_intact() -> None:
+    env = {"PGHOST": "db", "PGPORT": "5433", "PGUSER": "for@um", "PGPASSWORD": HARD, "PGDATABASE": "forum/x"}
+    dsn = Settings.from_env(env).database_url
+    assert dsn is not None
+    assert _parts(dsn) == ("for@um", HARD, "db", 5433, "forum/x", {})
+
+
+def test_pg_variables_socket_folder_ipv6_and_tls() -> None:
+    dsn = Settings.from_env({"PGHOST": "/run/postgresql", "PGPORT": "5433", "PGUSER": "u"}).database_url
+    assert dsn is not None
+    user, password, host, port, database, query = _parts(dsn)
+    assert (user, password, host, port, database) == ("u", None, None, None, "")
+    assert query == {"host": ["/run/postgresql"], "port": ["5433"]}
+
+    dsn = Settings.from_env({"PGHOST": "::1", "PGSSLMODE": "verify-full"}).database_url
+    assert dsn is not None
+    assert _parts(dsn)[2:4] == ("::1", None) and _parts(dsn)[5] == {"sslmode": ["verify-full"]}
+
+
+def test_the_dsn_stays_out_of_the_settings_repr() -> None:
+    s = Settings.from_env({"PGHOST": "db", "PGPASSWORD": "hunter2-secret"})
+    assert "hunter2" not in repr(s)
+
+
+def test_bad_pgport_is_refused() -> None:
+    with pytest.raises(SettingsError, match="PGPORT"):
+        Settings.from_env({"PGHOST": "db", "PGPORT": "fivefour"})
