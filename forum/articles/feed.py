@@ -87,7 +87,7 @@ async def fetch_feed(url: str, *, timeout_s: float = TIMEOUT_S, max_bytes: int =
 def parse_entries(body: bytes) -> list[tuple[str, str]]:
     """(link, title) of each entry, in the feed's order; FeedError when it is not a feed."""
     parsed = feedparser.parse(body, sanitize_html=True, resolve_relative_uris=True)
-    if parsed.get("bozo") and not parsed.entries:
+    if not parsed.get("version") and not parsed.entries:  # feedparser names the format it recognised
         raise FeedError("feed: not an RSS or Atom feed")
     out: list[tuple[str, str]] = []
     for entry in parsed.entries[:MAX_ENTRIES]:

@@ -191,6 +191,7 @@ OPEN_ON_PURPOSE = {
     ("LogEntry", "target_type"),  # comment, topic, user, rules... idem
     ("LogEntry", "reason"), ("DecisionCreate", "reason"), ("BulkDecisionCreate", "reason"),
     ("SuspendCreate", "reason"), ("UnsuspendCreate", "reason"), ("NotificationRead", "reason"),
+    ("TopicMerge", "reason"),  # the admin's words, kept in the audit log
 }
 
 
