@@ -496,6 +496,23 @@ def import_json(path: Path) -> None:
     _import("json", path)
 
 
+@main.command("sync-feed")
+@click.argument("url", required=False)
+def sync_feed_command(url: str | None) -> None:
+    """Create article topics for the new entries of the blog's RSS or Atom feed (URL, else
+    FORUM_BLOG_FEED_URL). Idempotent: entries that have a thread are left alone."""
+    from forum.articles.feed import sync_feed
+
+    settings = _settings()
+    feed_url = url or settings.blog_feed_url
+    if not feed_url:
+        raise click.UsageError("give the feed's URL, or set FORUM_BLOG_FEED_URL")
+    report = _as_operator(lambda: sync_feed(feed_url, settings))
+    for slug in report.created:
+        click.echo(f"created {slug}")
+    click.echo(f"{len(report.created)} created, {report.existing} already had a thread, {report.skipped} skipped")
+
+
 @main.command("export")
 @click.option("--topic", "topic_slug", default=None, help="Export only this topic.")
 def export_command(topic_slug: str | None) -> None:

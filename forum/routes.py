@@ -14,6 +14,7 @@ from typing import Any
 DOMAINS = (
     "forum.accounts",
     "forum.topics",
+    "forum.articles",
     "forum.comments",
     "forum.qa",
     "forum.notifications",

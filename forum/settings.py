@@ -8,7 +8,9 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
+
+from forum.topics.urls import canonical_url
 
 
 class SettingsError(ValueError):
@@ -142,6 +144,13 @@ class Settings:
     urgent_webhook_url: str | None = field(default=None, repr=False)
     urgent_webhook_secret: str | None = field(default=None, repr=False)
 
+    # Articles get their threads by themselves (issue 18): the blog origins the widget is
+    # embedded on, creation on first sight (default on when origins are set), the feed sync.
+    embed_origins: tuple[str, ...] = ()
+    auto_articles: bool = False
+    blog_feed_url: str | None = None
+    blog_feed_interval_s: int = 1800
+
     @property
     def rate_limits_on(self) -> bool:
         return self.rate_limit_factor > 0
@@ -198,6 +207,12 @@ class Settings:
             "urgent_webhook_url": get("FORUM_URGENT_WEBHOOK_URL") or None,
             "urgent_webhook_secret": get("FORUM_URGENT_WEBHOOK_SECRET") or None,
         }
+        origins = _origins("FORUM_EMBED_ORIGINS", get("FORUM_EMBED_ORIGINS", ""))
+        kwargs["embed_origins"] = origins
+        auto = get("FORUM_AUTO_ARTICLES")
+        kwargs["auto_articles"] = _bool("FORUM_AUTO_ARTICLES", auto) if auto is not None else bool(origins)
+        kwargs["blog_feed_url"] = _feed_url(get("FORUM_BLOG_FEED_URL", ""))
+        kwargs["blog_feed_interval_s"] = _int("FORUM_BLOG_FEED_INTERVAL", get("FORUM_BLOG_FEED_INTERVAL", "1800"), 60)
         if secret:
             kwargs["secret_key"] = secret
             kwargs["secret_key_is_ephemeral"] = False
@@ -212,6 +227,41 @@ class Settings:
             raise SettingsError("FORUM_SEARCH_LANGUAGE must be a PostgreSQL text search configuration name")
         _check_urgent_webhook(settings)
         return settings
+
+
+def origin_of(url: str) -> str:
+    """`scheme://host[:port]` of an address (canonical form: forum/topics/urls.py);
+    ValueError when it is not an http(s) address."""
+    parts = urlsplit(canonical_url(url))
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _origins(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated origins (`https://blog.example`), each in canonical form; a path,
+    query or fragment is refused (an origin is scheme, host and port only)."""
+    found: list[str] = []
+    for item in (p.strip() for p in raw.split(",")):
+        if not item:
+            continue
+        try:
+            origin = origin_of(item)
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {item!r} is not an http(s) origin ({exc})") from None
+        parts = urlsplit(item)
+        if parts.path.strip("/") or parts.query or parts.fragment:
+            raise SettingsError(f"{name}: {item!r} is not an origin (scheme and host only, no path)")
+        if origin not in found:
+            found.append(origin)
+    return tuple(found)
+
+
+def _feed_url(raw: str) -> str | None:
+    url = raw.strip()
+    if not url:
+        return None
+    if not url.lower().startswith(("https://", "http://")):
+        raise SettingsError("FORUM_BLOG_FEED_URL must be an http:// or https:// URL")
+    return url
 
 
 def _check_urgent_webhook(settings: Settings) -> None:

@@ -398,8 +398,8 @@ async def change_role(admin: Viewer, user_id: int, role: str) -> AdminUserOut:
 
     async with sql.transaction():
         row = await sql.fetchrow(
-            "SELECT id, handle, role, status, created_at FROM forum_user"
-            " WHERE id = $1::bigint AND status <> 'erased' FOR UPDATE", user_id)  # ids are int4: 2**40 is a 404
+            "SELECT id, handle, role, status, created_at FROM forum_user"  # ids are int4: 2**40 is a 404
+            " WHERE id = $1::bigint AND status NOT IN ('erased', 'system') FOR UPDATE", user_id)
         if row is None:
             raise NotFound("No such user.")
         before = row["role"]
@@ -552,7 +552,7 @@ async def list_users(role: str | None, search: str | None, limit: int = 200) -> 
         pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = await sql.fetch(
         f"SELECT {_USER_COLUMNS} FROM forum_user"
-        " WHERE status <> 'erased' AND ($1::text IS NULL OR role = $1)"
+        " WHERE status NOT IN ('erased', 'system') AND ($1::text IS NULL OR role = $1)"
         "   AND ($2::text IS NULL OR handle ILIKE $2 OR email = lower($3))"
         " ORDER BY id LIMIT $4",
         role, pattern, (search or "").strip(), limit)

@@ -124,7 +124,7 @@ async def invite(actor_id: int | None, user_id: int, email: str, *, hand_over_li
     async with sql.transaction():
         row = await sql.fetchrow(
             "SELECT id, handle, status, password_hash FROM forum_user WHERE id = $1::bigint FOR UPDATE", user_id)
-        if row is None or row["status"] == "erased":
+        if row is None or row["status"] in ("erased", "system"):  # the site's system account never signs in
             raise NotFound("No such user.")
         if row["password_hash"] is not None:
             raise Conflict("This account has a password: its owner can reset it from the sign-in page.")
@@ -158,7 +158,7 @@ async def operator_reset(user_id: int) -> dict[str, Any]:
     async with sql.transaction():
         row = await sql.fetchrow(
             "SELECT id, handle, status, email FROM forum_user WHERE id = $1::bigint FOR UPDATE", user_id)
-        if row is None or row["status"] == "erased":
+        if row is None or row["status"] in ("erased", "system"):  # the site's system account never signs in
             raise NotFound("No such user.")
         token = await _new_link(user_id, OPERATOR_RESET_TTL_S, replace=True)
         mailed = mail.enabled() and row["email"] is not None

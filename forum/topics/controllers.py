@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Response, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from forum import sql
+from forum.articles.schemas import FirstSight
+from forum.articles.services import first_sight
 from forum.auth import Viewer, requires_active_user
 from forum.pagination import DEFAULT_LIMIT, Cursor, Limit
 from forum.publiccache import public_json
@@ -57,6 +60,19 @@ class TopicController(Controller):
     async def get_topic_by_url(self, viewer: NamedDependency[Viewer | None], url: UrlQuery) -> TopicRead:
         """The topic of an article's address (canonical form: forum/topics/urls.py); 404 as for an unknown slug."""
         return msgspec.convert(await services.get_topic_by_url(url, viewer), TopicRead)
+
+    @post("/by-url", operation_id="get_or_create_topic_by_url", status_code=HTTP_200_OK,
+          responses={HTTP_201_CREATED: ResponseSpec(data_container=TopicRead,
+                                                    description="The thread was created now (first sight).")})
+    async def get_or_create_topic_by_url(self, request: Request[Any, Any, Any], viewer: NamedDependency[Viewer | None],
+                                         client_ip: NamedDependency[str],
+                                         data: JSONBody[FirstSight]) -> Response[TopicRead]:
+        """A page's thread: 200 when it exists; 201 when created now (its origin in FORUM_EMBED_ORIGINS,
+        FORUM_AUTO_ARTICLES on; forum/articles/services.py); else the unknown topic's 404."""
+        async with sql.transaction():
+            made = await first_sight(data.url, data.title, viewer, client_ip, request.app.state.settings)
+        return Response(msgspec.convert(made.topic, TopicRead),
+                        status_code=HTTP_201_CREATED if made.created else HTTP_200_OK)
 
     @get("/{slug:str}", operation_id="get_topic")
     async def get_topic(self, viewer: NamedDependency[Viewer | None], slug: FromPath[str]) -> TopicRead:

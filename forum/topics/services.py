@@ -101,22 +101,54 @@ async def get_topic(slug: str, viewer: Viewer | None) -> dict[str, Any]:
     return to_json(row)
 
 
-async def get_topic_by_url(url: str, viewer: Viewer | None) -> dict[str, Any]:
-    """The topic of an article's address, compared in canonical form; the same 404 as an
-    unknown slug when there is none (or the viewer may not see it)."""
+async def resolve_urls(canonicals: list[str]) -> dict[str, int]:
+    """The one lookup of topics by address: canonical address -> topic id, for the addresses
+    that name a topic, by its own `url` or by an alias (`topic_alias`: the address of a topic
+    merged into it). Every lookup by address (by-url GET and POST, counts) goes through it."""
+    if not canonicals:
+        return {}
+    rows = await sql.fetch(
+        "SELECT url, id FROM topic WHERE url = ANY($1::text[])"
+        " UNION ALL SELECT url, topic AS id FROM topic_alias WHERE url = ANY($1::text[])",
+        sorted(set(canonicals)))
+    found: dict[str, int] = {}
+    for row in rows:
+        found.setdefault(row["url"], row["id"])  # a topic's own address first
+    return found
+
+
+async def topic_by_url(canonical: str, viewer: Viewer | None) -> dict[str, Any] | None:
+    """The topic an address (canonical form) names, if the viewer may see it."""
+    topic_id = (await resolve_urls([canonical])).get(canonical)
+    if topic_id is None:
+        return None
+    row = await sql.fetchrow(f"SELECT {COLUMNS} FROM {FROM} WHERE t.id = $1", topic_id)
+    if row is None or not visible(row, viewer):
+        return None
+    return to_json(row)
+
+
+def required_url(url: str) -> str:
     canonical = clean_url(url)
     if canonical is None:
         raise BadRequest("url: must be an http(s) address")
-    row = await sql.fetchrow(f"SELECT {COLUMNS} FROM {FROM} WHERE t.url = $1", canonical)
-    if row is None or not visible(row, viewer):
+    return canonical
+
+
+async def get_topic_by_url(url: str, viewer: Viewer | None) -> dict[str, Any]:
+    """The topic of an article's address, compared in canonical form; the same 404 as an
+    unknown slug when there is none (or the viewer may not see it)."""
+    topic = await topic_by_url(required_url(url), viewer)
+    if topic is None:
         raise NotFound("No such topic.")
-    return to_json(row)
+    return topic
 
 
 async def comment_counts(refs: list[str]) -> dict[str, int]:
     """Public comment counts (published, not private: `topic.comment_count`) of published
-    topics named by slug or by address, keyed as given. Unknown ones, addresses that are
-    not addresses, and topics the public cannot see count 0; nothing is created."""
+    topics named by slug or by address (an alias too), keyed as given. Unknown ones,
+    addresses that are not addresses, and topics the public cannot see count 0; nothing is
+    created."""
     if len(refs) > COUNTS_MAX:
         raise BadRequest(f"topics: at most {COUNTS_MAX} per request (got {len(refs)})")
     slugs: dict[str, str] = {}
@@ -130,21 +162,22 @@ async def comment_counts(refs: list[str]) -> dict[str, int]:
                 continue
         elif ref_clean:
             slugs[ref] = ref_clean.lower()
-    found: dict[tuple[str, str], int] = {}
-    if slugs or urls:
+    ids = await resolve_urls(list(urls.values()))
+    by_slug: dict[str, int] = {}
+    by_id: dict[int, int] = {}
+    if slugs or ids:
         rows = await sql.fetch(
-            "SELECT slug, url, comment_count FROM topic"
-            " WHERE status = 'published' AND (slug = ANY($1::text[]) OR url = ANY($2::text[]))",
-            sorted(set(slugs.values())), sorted(set(urls.values())))
+            "SELECT id, slug, comment_count FROM topic"
+            " WHERE status = 'published' AND (slug = ANY($1::text[]) OR id = ANY($2::int[]))",
+            sorted(set(slugs.values())), sorted(set(ids.values())))
         for row in rows:
-            found[("slug", row["slug"])] = row["comment_count"]
-            if row["url"] is not None:
-                found[("url", row["url"])] = row["comment_count"]
+            by_slug[row["slug"]] = by_id[row["id"]] = row["comment_count"]
     counts = {ref: 0 for ref in refs}
     for ref, slug in slugs.items():
-        counts[ref] = found.get(("slug", slug), 0)
+        counts[ref] = by_slug.get(slug, 0)
     for ref, url in urls.items():
-        counts[ref] = found.get(("url", url), 0)
+        topic_id = ids.get(url)
+        counts[ref] = by_id.get(topic_id, 0) if topic_id is not None else 0
     return counts
 
 
@@ -174,7 +207,7 @@ async def list_topics(kind: str | None, limit: int, cursor: str | None) -> dict[
     return {"items": [to_json(r) for r in rows], "next_cursor": next_cursor}
 
 
-async def _insert(values: dict[str, Any], slug: str, generated: bool) -> int:
+async def insert_topic(values: dict[str, Any], slug: str, generated: bool) -> int:
     """Insert with `slug`; a generated slug that is taken gets a random suffix."""
     for attempt in range(6):
         candidate = slug if attempt == 0 else f"{slug[:SLUG_MAX - 7]}-{secrets.token_hex(3)}"
@@ -184,11 +217,11 @@ async def _insert(values: dict[str, Any], slug: str, generated: bool) -> int:
             async with sql.transaction():  # a savepoint: a unique violation must not spoil the caller's
                 return int(await sql.fetchval(
                     """INSERT INTO topic (slug, kind, title, url, body, body_html, author, comments_mode, status,
-                                          comment_count, version, created_at, updated_at)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 1, clock_timestamp(), clock_timestamp())
+                                          origin, comment_count, version, created_at, updated_at)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 1, clock_timestamp(), clock_timestamp())
                        RETURNING id""",
                     candidate, values["kind"], values["title"], values["url"], values["body"], values["body_html"],
-                    values["author"], values["comments_mode"], values["status"]))
+                    values["author"], values["comments_mode"], values["status"], values.get("origin")))
         except asyncpg.UniqueViolationError as exc:
             if "url" in (exc.constraint_name or ""):
                 raise Conflict("url: another topic already has this address") from None
@@ -225,7 +258,7 @@ async def create_topic(*, kind: str, title: str, body: str, slug: str | None, ur
         html = await render(text) if text else ""
     values = {"kind": kind, "title": title, "url": url, "body": text, "body_html": html, "author": viewer.id,
               "comments_mode": mode, "status": verdict.status if verdict else "published"}
-    topic_id = await _insert(values, slug or slugify(title), generated=slug is None)
+    topic_id = await insert_topic(values, slug or slugify(title), generated=slug is None)
     if verdict is not None:
         await policy.record(verdict, topic_id=topic_id)
     row = await sql.fetchrow(f"SELECT {COLUMNS} FROM {FROM} WHERE t.id = $1", topic_id)

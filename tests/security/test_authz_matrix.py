@@ -92,6 +92,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/search"): ALL,
     # the comment widget's reads and preview (issue 15)
     ("GET", "/api/topics/by-url"): ALL,
+    ("POST", "/api/topics/by-url"): ALL,  # finds the world's article (creation: listed origins only)
+    ("POST", "/api/admin/topics/{slug}/merge"): frozenset({ADMIN}),  # into itself: the admin's 400
+    ("DELETE", "/api/admin/topics/{slug}"): frozenset({ADMIN}),  # has comments: the admin's 409
     ("GET", "/api/counts"): ALL,
     ("POST", "/api/counts"): ALL,
     ("GET", "/api/site"): ALL,
@@ -206,6 +209,8 @@ def request_for(method: str, path: str, w: World, persona: str, login_handle: st
         ("POST", "/api/moderation/users/{user_id}/unsuspend"): {},
         ("PUT", "/api/moderation/rules"): rules,
         ("POST", "/api/counts"): {"topics": [w.slug]},
+        ("POST", "/api/topics/by-url"): {"url": f"{ARTICLE_URL}/{w.slug}/?utm_source=matrix"},
+        ("POST", "/api/admin/topics/{slug}/merge"): {"into": w.slug},
         ("POST", "/api/preview"): {"body": f"a preview {u}"},
     }
     body = bodies.get((method, path))

@@ -214,6 +214,7 @@ OPEN_ON_PURPOSE = {
     ("SuspendCreate", "reason"), ("UnsuspendCreate", "reason"), ("NotificationRead", "reason"),
     # a staff member's free-text reason for an action on someone else's content
     ("CommentEdit", "reason"), ("StaffReason", "reason"), ("TopicUpdate", "reason"), ("UrgentHide", "reason"),
+    ("TopicMerge", "reason"),  # the admin's words, kept in the audit log
 }
 
 
