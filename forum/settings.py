@@ -110,6 +110,9 @@ class Settings:
     urgent_webhook_url: str | None = field(default=None, repr=False)
     urgent_webhook_secret: str | None = field(default=None, repr=False)
 
+    # Two-factor sign-in for staff in the console (issue 16): optional | required.
+    staff_2fa: str = "optional"
+
     @property
     def rate_limits_on(self) -> bool:
         return self.rate_limit_factor > 0
@@ -165,6 +168,7 @@ class Settings:
 
             "urgent_webhook_url": get("FORUM_URGENT_WEBHOOK_URL") or None,
             "urgent_webhook_secret": get("FORUM_URGENT_WEBHOOK_SECRET") or None,
+            "staff_2fa": get("FORUM_STAFF_2FA", "optional").strip().lower() or "optional",
         }
         if secret:
             kwargs["secret_key"] = secret
@@ -179,6 +183,8 @@ class Settings:
         if not settings.search_language.isidentifier():
             raise SettingsError("FORUM_SEARCH_LANGUAGE must be a PostgreSQL text search configuration name")
         _check_urgent_webhook(settings)
+        if settings.staff_2fa not in ("optional", "required"):
+            raise SettingsError(f"FORUM_STAFF_2FA must be optional or required, got {settings.staff_2fa!r}")
         return settings
 
 
