@@ -61,3 +61,14 @@ def test_disable_and_admin_reset(api, forum, register, admin):
     assert_error(api.delete(f"/api/admin/users/{other.id}/second-factor", token=acct.token), 403)
     expect(api.delete(f"/api/admin/users/{other.id}/second-factor", token=admin.token), 204)
     assert "token" in jbody(forum.login(other.handle, other.password), 200)
+
+
+def test_try_a_text_posts_nothing(api, moderator, reader):
+    body = jbody(api.post("/api/moderation/rules/try", token=moderator.token,
+                          json={"body": "a calm and kind reply", "author": "trusted_reader"}), 200)
+    assert body["outcome"] in ("published", "pending") and isinstance(body["reasons"], list)
+    assert set(body) >= {"outcome", "reasons", "urgent", "support", "matched", "links"}
+    guest = jbody(api.post("/api/moderation/rules/try", token=moderator.token,
+                           json={"body": "hello", "author": "guest"}), 200)
+    assert guest["outcome"] in ("pending", "published")
+    assert_error(api.post("/api/moderation/rules/try", token=reader.token, json={"body": "x"}), 403)

@@ -68,6 +68,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/me/second-factor/disable"): USERS,
     ("POST", "/api/me/second-factor/recovery-codes"): USERS,
     ("DELETE", "/api/admin/users/{user_id}/second-factor"): frozenset({ADMIN}),
+    ("POST", "/api/moderation/rules/try"): MOD_UP,
     # topics (the article belongs to a coach who is none of the personas)
     ("GET", "/api/topics"): ALL,
     ("POST", "/api/topics"): ACTIVE,  # a discussion: any active user
@@ -215,6 +216,7 @@ def request_for(method: str, path: str, w: World, persona: str, login_handle: st
         ("PUT", "/api/moderation/rules"): rules,
         ("POST", "/api/counts"): {"topics": [w.slug]},
         ("POST", "/api/preview"): {"body": f"a preview {u}"},
+        ("POST", "/api/moderation/rules/try"): {"body": f"a trial {u}"},
     }
     body = bodies.get((method, path))
     if body is None and method in ("POST", "PUT", "PATCH"):
