@@ -23,7 +23,8 @@ async def test_trial_agrees_with_the_rules_and_posts_nothing(client: httpx.Async
     refused = await trial("this has ZQBANNED in it")
     assert refused["outcome"] == "refused" and refused["matched"]["banned"] == "zqbanned"
     held = await trial("a zqsus text")
-    assert held["outcome"] == "pending" and "suspect_word" in held["reasons"] and held["matched"] == {"suspect": "zqsus"}
+    assert held["outcome"] == "pending" and "suspect_word" in held["reasons"]
+    assert held["matched"] == {"suspect": "zqsus"}
     urgent = await trial("zqcrisis tonight")
     assert urgent["urgent"] is True and urgent["matched"]["crisis"] == "zqcrisis"
     guest = await trial("hello", "guest")
