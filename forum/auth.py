@@ -117,8 +117,20 @@ async def resolve_viewer(connection: ASGIConnection[Any, Any, Any, Any]) -> View
     token = _bearer(connection)
     viewer: Viewer | None = None
     if token is not None:
-        if len(token) > 200:
+        viewer = await viewer_for_token(token)
+        if viewer is None:
             raise Unauthorized("Invalid or expired token.")
+    connection.scope.setdefault("state", {})[_STATE_KEY] = viewer
+    return viewer
+
+
+async def viewer_for_token(token: str) -> Viewer | None:
+    """The live session of a token (a bearer header's, or the console's cookie), None when
+    unknown, expired or revoked: one rule for every way a session is presented."""
+    viewer: Viewer | None = None
+    if token:
+        if len(token) > 200:
+            return None
         row = await sql.fetchrow(
             """
             SELECT s.id AS session_id, s.last_seen_at, u.id, u.handle, u.role, u.status, u.suspended_until
@@ -129,7 +141,7 @@ async def resolve_viewer(connection: ASGIConnection[Any, Any, Any, Any]) -> View
             hash_token(token),
         )
         if row is None:
-            raise Unauthorized("Invalid or expired token.")
+            return None
         viewer = Viewer(row["id"], row["handle"], row["role"], row["status"], row["suspended_until"],
                         row["session_id"])
         if (datetime.now(UTC) - row["last_seen_at"]).total_seconds() > 300:
@@ -138,7 +150,6 @@ async def resolve_viewer(connection: ASGIConnection[Any, Any, Any, Any]) -> View
                 "UPDATE user_session SET last_seen_at = now(),"
                 " idle_expires_at = LEAST(expires_at, now() + $2 * interval '1 day') WHERE id = $1",
                 row["session_id"], _idle_days)
-    connection.scope.setdefault("state", {})[_STATE_KEY] = viewer
     return viewer
 
 

@@ -22,6 +22,8 @@ DOMAINS = (
     "forum.search",
     "forum.transfer",
     "forum.site",
+    "forum.frontend",
+    "forum.console",
     "moderation",
 )
 

@@ -144,9 +144,14 @@ class Settings:
     urgent_webhook_url: str | None = field(default=None, repr=False)
     urgent_webhook_secret: str | None = field(default=None, repr=False)
 
-    # Articles get their threads by themselves (issue 18): the blog origins the widget is
-    # embedded on, creation on first sight (default on when origins are set), the feed sync.
+    # Two-factor sign-in for staff in the console (issue 16): optional | required.
+    staff_2fa: str = "optional"
+    # the browser front end (forum/frontend): who may frame the comment widget (CSP
+    # frame-ancestors; also the blogs whose articles get a thread on first sight, issue 18),
+    # the guest proof-of-work challenge, threads made on first sight (default on when origins
+    # are set), and the blog feed sync
     embed_origins: tuple[str, ...] = ()
+    guest_challenge: bool = True
     auto_articles: bool = False
     blog_feed_url: str | None = None
     blog_feed_interval_s: int = 1800
@@ -206,11 +211,12 @@ class Settings:
 
             "urgent_webhook_url": get("FORUM_URGENT_WEBHOOK_URL") or None,
             "urgent_webhook_secret": get("FORUM_URGENT_WEBHOOK_SECRET") or None,
+            "staff_2fa": get("FORUM_STAFF_2FA", "optional").strip().lower() or "optional",
+            "embed_origins": _origins("FORUM_EMBED_ORIGINS", get("FORUM_EMBED_ORIGINS", "")),
+            "guest_challenge": _bool("FORUM_GUEST_CHALLENGE", get("FORUM_GUEST_CHALLENGE", "on")),
         }
-        origins = _origins("FORUM_EMBED_ORIGINS", get("FORUM_EMBED_ORIGINS", ""))
-        kwargs["embed_origins"] = origins
-        auto = get("FORUM_AUTO_ARTICLES")
-        kwargs["auto_articles"] = _bool("FORUM_AUTO_ARTICLES", auto) if auto is not None else bool(origins)
+        kwargs["auto_articles"] = _bool("FORUM_AUTO_ARTICLES", get(
+            "FORUM_AUTO_ARTICLES", "on" if kwargs["embed_origins"] else "off"))
         kwargs["blog_feed_url"] = _feed_url(get("FORUM_BLOG_FEED_URL", ""))
         kwargs["blog_feed_interval_s"] = _int("FORUM_BLOG_FEED_INTERVAL", get("FORUM_BLOG_FEED_INTERVAL", "1800"), 60)
         if secret:
@@ -226,6 +232,8 @@ class Settings:
         if not settings.search_language.isidentifier():
             raise SettingsError("FORUM_SEARCH_LANGUAGE must be a PostgreSQL text search configuration name")
         _check_urgent_webhook(settings)
+        if settings.staff_2fa not in ("optional", "required"):
+            raise SettingsError(f"FORUM_STAFF_2FA must be optional or required, got {settings.staff_2fa!r}")
         return settings
 
 

@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from forum.auth import Viewer, requires_active_user, requires_admin, requires_moderator
 from forum.errors import BadRequest
 from forum.pagination import DEFAULT_LIMIT, MAX_ID, Cursor, Id, Limit
-from moderation import services
+from moderation import services, trial
 from moderation.schemas import (
     BulkDecisionCreate,
     BulkResults,
@@ -30,6 +30,8 @@ from moderation.schemas import (
     RulesWrite,
     SuspendCreate,
     SuspensionState,
+    TrialCreate,
+    TrialVerdict,
     UnsuspendCreate,
 )
 
@@ -125,6 +127,12 @@ class ModerationController(Controller):
     async def get_moderation_rules(self) -> RulesRead:
         """Word lists and thresholds in force."""
         return msgspec.convert(await services.get_rules(), RulesRead)
+
+    @post("/rules/try", operation_id="try_moderation_rules", status_code=HTTP_200_OK)
+    async def try_moderation_rules(self, data: JSONBody[TrialCreate]) -> TrialVerdict:
+        """The verdict the rules in force would give this text from this kind of author, without
+        posting anything (no repeat check, no posting limit, nobody alerted)."""
+        return msgspec.convert(await trial.try_text(data.body, data.author, data.topic_mode), TrialVerdict)
 
     # The whole rule set is one document: 5,000 banned + 5,000 suspect entries are about
     # 150 KB of JSON, past the site-wide FORUM_MAX_BODY_BYTES (64 KiB) meant for posts and

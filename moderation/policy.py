@@ -54,6 +54,8 @@ class Draft:
     title: str = ""  # a discussion's title: checked by the word rules like the body
     # an edit of a published or held comment: a new draft, but no repeat or posting-rate check
     is_edit: bool = False
+    # a trial (moderation/trial.py, "try a text"): nothing is posted, no posting limit counts
+    trial: bool = False
 
 
 @dataclass
@@ -288,7 +290,7 @@ async def evaluate(draft: Draft, facts: Facts | None = None) -> Verdict:
             reasons.append("new_author")
         if standing.rejected_recent and standing.rejection_rate > REJECTION_RATE_LIMIT:
             reasons.append("rejection_history")
-    if not draft.is_edit:  # an edit is paced by the edit window, not by the posting limits
+    if not (draft.is_edit or draft.trial):  # an edit is paced by the edit window, not by the posting limits
         await _rate_limit(draft, trusted)
     # Only now the costly part: a rate-limited draft is never rendered.
     from forum.markup import render

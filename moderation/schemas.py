@@ -179,3 +179,21 @@ class SuspensionState(msgspec.Struct):
     id: int
     status: AccountStatus
     suspended_until: datetime | None
+
+
+class TrialCreate(msgspec.Struct):
+    """POST /api/moderation/rules/try: a text to judge (nothing is posted)."""
+
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=40000)]
+    author: Literal["guest", "new_reader", "trusted_reader"] = "new_reader"
+    topic_mode: Literal["open", "premoderated"] = "open"
+
+
+class TrialVerdict(msgspec.Struct):
+    outcome: Literal["published", "pending", "refused"]
+    reasons: list[str]
+    urgent: bool
+    support: str | None
+    matched: dict[str, str]  # banned | suspect | crisis -> the first entry of that list the text matched
+    links: int
+    author: str

@@ -60,6 +60,15 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("PATCH", "/api/admin/users/{user_id}"): frozenset({ADMIN}),
     ("POST", "/api/admin/users/{user_id}/invite"): frozenset({ADMIN}),
     ("GET", "/api/admin/export"): frozenset({ADMIN}),
+    # two-factor sign-in (forum/accounts/secondfactor.py)
+    ("POST", "/api/auth/login/second-factor"): ALL,
+    ("GET", "/api/me/second-factor"): USERS,
+    ("POST", "/api/me/second-factor"): USERS,
+    ("POST", "/api/me/second-factor/confirm"): USERS,
+    ("POST", "/api/me/second-factor/disable"): USERS,
+    ("POST", "/api/me/second-factor/recovery-codes"): USERS,
+    ("DELETE", "/api/admin/users/{user_id}/second-factor"): frozenset({ADMIN}),
+    ("POST", "/api/moderation/rules/try"): MOD_UP,
     # topics (the article belongs to a coach who is none of the personas)
     ("GET", "/api/topics"): ALL,
     ("POST", "/api/topics"): ACTIVE,  # a discussion: any active user
@@ -100,6 +109,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/site"): ALL,
     ("GET", "/api/comments/{comment_id}/context"): ALL,
     ("POST", "/api/preview"): ALL - {SUSP},  # as posting: a suspended user cannot post
+    # the browser front end's assets and loaders (forum/frontend)
+    ("GET", "/static/{version}/{file_path}"): ALL,
+    ("GET", "/embed.js"): ALL,
+    ("GET", "/count.js"): ALL,
     # moderation
     ("GET", "/api/moderation/queues"): MOD_UP,
     ("GET", "/api/moderation/queue"): MOD_UP,
@@ -125,6 +138,8 @@ def served_routes(app: Any) -> set[tuple[str, str]]:
     for route in app.routes:
         path = strip_types(route.path)
         if path.startswith("/schema"):
+            continue
+        if path.startswith("/console"):  # cookie sessions + CSRF: tests/integration/test_console.py
             continue
         for method in getattr(route, "methods", ()):
             if method not in ("OPTIONS", "HEAD"):
@@ -187,6 +202,7 @@ def request_for(method: str, path: str, w: World, persona: str, login_handle: st
     url = (url.replace("{slug}", w.slug).replace("{user_id}", str(w.users[OWNER].id))
            .replace("{question_id}", str(w.question_id)).replace("{item_id}", str(w.item_id)))
     url = url.replace("{comment_id}", str(w.answer_id if path.endswith("/accept") else w.comment_id))
+    url = url.replace("{version}", "v").replace("{file_path}", "css/base.css")  # a static asset
     u = uuid.uuid4().hex[:10]
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/api/auth/register"): {"handle": f"m_{u}", "password": PASSWORD},
@@ -212,6 +228,7 @@ def request_for(method: str, path: str, w: World, persona: str, login_handle: st
         ("POST", "/api/topics/by-url"): {"url": f"{ARTICLE_URL}/{w.slug}/?utm_source=matrix"},
         ("POST", "/api/admin/topics/{slug}/merge"): {"into": w.slug},
         ("POST", "/api/preview"): {"body": f"a preview {u}"},
+        ("POST", "/api/moderation/rules/try"): {"body": f"a trial {u}"},
     }
     body = bodies.get((method, path))
     if body is None and method in ("POST", "PUT", "PATCH"):
