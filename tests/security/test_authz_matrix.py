@@ -57,6 +57,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/me/notifications/read"): USERS,
     ("GET", "/api/me/notifications/events"): USERS,
     ("GET", "/api/users/{user_id}"): ALL,
+    # the reader's account pages (issue 17): sign out everywhere, one-click unsubscribe by token
+    ("POST", "/api/auth/logout-everywhere"): USERS,
+    ("POST", "/api/unsubscribe"): ALL,  # the signed token decides, not a session
+    ("POST", "/unsubscribe"): ALL,  # RFC 8058 one-click POST from a mail client
     ("PATCH", "/api/admin/users/{user_id}"): frozenset({ADMIN}),
     ("POST", "/api/admin/users/{user_id}/invite"): frozenset({ADMIN}),
     ("GET", "/api/admin/export"): frozenset({ADMIN}),
@@ -112,7 +116,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", "/api/moderation/rules"): frozenset({ADMIN}),
 }
 # Routes whose objects one persona's success would use up: a fresh world per persona.
-CONSUMING = {("DELETE", "/api/me"), ("POST", "/api/auth/logout"), ("DELETE", "/api/comments/{comment_id}")}
+CONSUMING = {("DELETE", "/api/me"), ("POST", "/api/auth/logout"), ("POST", "/api/auth/logout-everywhere"),
+             ("DELETE", "/api/comments/{comment_id}")}
 PASSWORD = "Pw-matrix-" + uuid.uuid4().hex[:12]
 ARTICLE_URL = "https://blog.example/matrix"  # + the world's slug: its article's address
 
