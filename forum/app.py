@@ -32,6 +32,13 @@ def _route_handlers() -> list[Any]:
     return [HealthController, *domain_route_handlers()]
 
 
+def _template_config() -> Any:
+    """The HTML shells of the browser front end (forum/frontend/pages.py)."""
+    from forum.frontend.pages import template_config
+
+    return template_config()
+
+
 def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> Litestar:
     """Build the application. `dsn` overrides the settings' database (the CLI passes the
     embedded server's address); without either, the embedded server must already be up."""
@@ -73,11 +80,14 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> L
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
-        cors_config=CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=False,
+        # the blogs that embed the widget (FORUM_EMBED_ORIGINS) may also read the API from
+        # their pages (count.js); never with credentials
+        cors_config=CORSConfig(allow_origins=list(dict.fromkeys((*settings.cors_origins, *settings.embed_origins))),
+                               allow_credentials=False,
                                allow_headers=["Authorization", "Content-Type", "Idempotency-Key",
                                               "If-None-Match", "X-Request-ID"],
                                expose_headers=["ETag", "Retry-After", "X-Request-ID"])
-        if settings.cors_origins else None,
+        if settings.cors_origins or settings.embed_origins else None,
         openapi_config=OpenAPIConfig(
             title="forum",
             version=forum.__version__,
@@ -90,6 +100,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> L
             }),
             use_handler_docstrings=True,
         ),
+        template_config=_template_config(),
         debug=False,
         logging_config=None,  # forum.logs configured the process; errors are logged by forum.errors
     )

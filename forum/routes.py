@@ -21,6 +21,7 @@ DOMAINS = (
     "forum.search",
     "forum.transfer",
     "forum.site",
+    "forum.frontend",
     "moderation",
 )
 

@@ -72,6 +72,20 @@ def _networks(name: str, raw: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _origins(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated web origins (`https://blog.example.org`, no path), lower-cased, checked."""
+    found = []
+    for item in (p.strip() for p in raw.split(",")):
+        if not item:
+            continue
+        origin = item.rstrip("/").lower()
+        scheme, sep, host = origin.partition("://")
+        if scheme not in ("http", "https") or not sep or not host or any(c in host for c in "/?#@ *'\";"):
+            raise SettingsError(f"{name}: {item!r} is not an origin such as https://blog.example.org")
+        found.append(origin)
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
@@ -110,6 +124,13 @@ class Settings:
     # On-call alert for urgent (crisis) items: a signed JSON POST through the outbox.
     urgent_webhook_url: str | None = field(default=None, repr=False)
     urgent_webhook_secret: str | None = field(default=None, repr=False)
+
+    # the browser front end (forum/frontend): who may frame the comment widget (CSP
+    # frame-ancestors; also the blogs whose articles get a thread on first sight), the
+    # guest proof-of-work challenge, and threads made on first sight
+    embed_origins: tuple[str, ...] = ()
+    guest_challenge: bool = True
+    auto_articles: bool = False
 
     @property
     def rate_limits_on(self) -> bool:
@@ -171,7 +192,11 @@ class Settings:
 
             "urgent_webhook_url": get("FORUM_URGENT_WEBHOOK_URL") or None,
             "urgent_webhook_secret": get("FORUM_URGENT_WEBHOOK_SECRET") or None,
+            "embed_origins": _origins("FORUM_EMBED_ORIGINS", get("FORUM_EMBED_ORIGINS", "")),
+            "guest_challenge": _bool("FORUM_GUEST_CHALLENGE", get("FORUM_GUEST_CHALLENGE", "on")),
         }
+        kwargs["auto_articles"] = _bool("FORUM_AUTO_ARTICLES", get(
+            "FORUM_AUTO_ARTICLES", "on" if kwargs["embed_origins"] else "off"))
         if secret:
             kwargs["secret_key"] = secret
             kwargs["secret_key_is_ephemeral"] = False

@@ -157,7 +157,10 @@ class ForumApp(Litestar):
                     if allow:
                         headers = [(k, v) for k, v in headers if k.lower() != b"allow"] + [(b"allow", allow)]
                 ctype = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-                headers.extend(_HTML_HEADERS if ctype.startswith(b"text/html") else _JSON_HEADERS)
+                given = {k.lower() for k, _ in headers}
+                # a response that set its own policy (forum/frontend/csp.py pages) keeps it
+                headers.extend(h for h in (_HTML_HEADERS if ctype.startswith(b"text/html") else _JSON_HEADERS)
+                               if h[0] not in given)
                 headers.append(rid_header)
                 message = {**message, "headers": headers}
             await send(message)

@@ -101,6 +101,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/site"): ALL,
     ("GET", "/api/comments/{comment_id}/context"): ALL,
     ("POST", "/api/preview"): ALL - {SUSP},  # as posting: a suspended user cannot post
+    # the browser front end's assets and loaders (forum/frontend)
+    ("GET", "/static/{version}/{file_path}"): ALL,
+    ("GET", "/embed.js"): ALL,
+    ("GET", "/count.js"): ALL,
     # moderation
     ("GET", "/api/moderation/queues"): MOD_UP,
     ("GET", "/api/moderation/queue"): MOD_UP,
@@ -189,6 +193,7 @@ def request_for(method: str, path: str, w: World, persona: str, login_handle: st
     url = (url.replace("{slug}", w.slug).replace("{user_id}", str(w.users[OWNER].id))
            .replace("{question_id}", str(w.question_id)).replace("{item_id}", str(w.item_id)))
     url = url.replace("{comment_id}", str(w.answer_id if path.endswith("/accept") else w.comment_id))
+    url = url.replace("{version}", "v").replace("{file_path}", "css/base.css")  # a static asset
     u = uuid.uuid4().hex[:10]
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/api/auth/register"): {"handle": f"m_{u}", "password": PASSWORD},
