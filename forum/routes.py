@@ -22,6 +22,7 @@ DOMAINS = (
     "forum.transfer",
     "forum.site",
     "forum.frontend",
+    "forum.account_pages",
     "moderation",
 )
 
