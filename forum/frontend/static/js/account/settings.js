@@ -1,6 +1,6 @@
 // /account: handle, email (with confirmation), password, email notifications, sign out
 // everywhere, download my data, delete my account.
-import { html, useEffect, useState } from '../lib/ui.js';
+import { html, useEffect, useRef, useState } from '../lib/ui.js';
 import { t } from '../lib/i18n.js';
 import { api, setToken, url } from './api.js';
 import { Button, Done, ErrorSummary, Field, problems } from './ui.js';
@@ -87,7 +87,7 @@ function NotifySection({ me, update }) {
   return html`<section aria-labelledby="notify-title"><h2 id="notify-title">${t('account.settings.notify_title')}</h2>
     <${ErrorSummary} errors=${form.errors} />
     <form onSubmit=${form.submit}>
-      <div class="checkbox field"><input id="notify-email" type="checkbox" checked=${on}
+      <div class="checkbox"><input id="notify-email" type="checkbox" checked=${on}
         onChange=${(e) => setOn(e.currentTarget.checked)} aria-describedby="notify-hint" />
         <label for="notify-email">${t('account.settings.notify_label')}</label></div>
       <p class="hint" id="notify-hint">${me.email ? t('account.settings.notify_hint') : t('account.settings.notify_no_email')}</p>
@@ -139,6 +139,8 @@ function ExportSection() {
 
 function DeleteSection({ onGone }) {
   const [open, setOpen] = useState(false);
+  const zone = useRef(null);
+  useEffect(() => { if (open && zone.current) zone.current.focus(); }, [open]);
   const [password, setPassword] = useState('');
   const [sure, setSure] = useState(false);
   const [errors, setErrors] = useState({});
@@ -159,7 +161,7 @@ function DeleteSection({ onGone }) {
     <p>${t('account.delete.intro')}</p>
     ${open ? null : html`<p class="actions"><${Button} type="button" kind="secondary" onClick=${() => setOpen(true)}
       id="delete-open">${t('account.delete.open')}<//></p>`}
-    ${open ? html`<div class="danger-zone">
+    ${open ? html`<div class="danger-zone" tabindex="-1" ref=${zone}>
       <h3>${t('account.delete.removes_title')}</h3>
       <ul class="plain"><li>${t('account.delete.removes_1')}</li><li>${t('account.delete.removes_2')}</li>
         <li>${t('account.delete.removes_3')}</li><li>${t('account.delete.removes_4')}</li></ul>
@@ -171,7 +173,7 @@ function DeleteSection({ onGone }) {
       <form onSubmit=${submit} novalidate>
         <${Field} id="delete-current" type="password" label=${t('account.current_password')} value=${password}
           onInput=${setPassword} autocomplete="current-password" error=${errors['delete-current']} />
-        <div class=${'checkbox field' + (errors['delete-sure'] ? ' invalid' : '')}>
+        <div class=${'checkbox' + (errors['delete-sure'] ? ' invalid' : '')}>
           <input id="delete-sure" type="checkbox" checked=${sure} onChange=${(e) => setSure(e.currentTarget.checked)} />
           <label for="delete-sure">${t('account.delete.sure')}</label></div>
         ${errors['delete-sure'] ? html`<p class="error-message">${errors['delete-sure']}</p>` : null}
