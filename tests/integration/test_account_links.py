@@ -137,3 +137,27 @@ async def test_erasure_needs_the_password(client: httpx.AsyncClient, given: str 
     r = await client.request("DELETE", "/api/me", headers=me, json={"current_password": PASSWORD})
     assert r.status_code == 204
     assert (await client.get("/api/me", headers=me)).status_code == 401
+
+
+async def test_pages_name_urls_under_the_public_path_prefix(migrated: str, settings: Settings) -> None:
+    """Behind a proxy that serves the forum under /comments and strips the prefix, the pages
+    name every asset, link and API call with it (the app itself serves at its root)."""
+    from forum.app import create_app
+    from forum.frontend import assets
+
+    prefixed = settings.with_overrides(public_url="https://example.org/comments")  # same secrets as the session
+    try:
+        app = create_app(prefixed)  # no lifespan: the pages need no database
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40001))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            for path in ("/reset", "/account", "/unsubscribe", "/notifications", "/signin", "/register",
+                         "/confirm-email"):
+                r = await c.get(path)
+                assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), path
+                assert f'href="/comments/static/{assets.tree_hash()}/css/base.css"' in r.text
+                assert f'src="/comments/static/{assets.tree_hash()}/js/account/main.js"' in r.text
+                assert '"base":"/comments"' in r.text and 'href="/comments/account"' in r.text
+            r = await c.get(f"/static/{assets.tree_hash()}/js/account/main.js")
+            assert r.status_code == 200 and "javascript" in r.headers["content-type"]
+    finally:
+        assets.set_public_path("")
