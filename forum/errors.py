@@ -36,6 +36,16 @@ class ErrorBody(msgspec.Struct, omit_defaults=True):
     claimed_by: Annotated[int | None, msgspec.Meta(
         description="409 on a claim or decision: the id of the moderator holding the item's lease."
     )] | msgspec.UnsetType = msgspec.UNSET
+    second_factor_required: Annotated[bool, msgspec.Meta(
+        description="401 from POST /api/auth/login: the password was right and the account has two-factor"
+                    " sign-in; send `challenge` with a code to POST /api/auth/login/second-factor."
+    )] | msgspec.UnsetType = msgspec.UNSET
+    challenge: Annotated[str, msgspec.Meta(
+        description="401 with second_factor_required: the short-lived sign-in challenge."
+    )] | msgspec.UnsetType = msgspec.UNSET
+    challenge_expires_at: Annotated[datetime, msgspec.Meta(
+        description="401 with second_factor_required: when the challenge expires."
+    )] | msgspec.UnsetType = msgspec.UNSET
 
 
 ERROR_STATUSES = {

@@ -131,6 +131,8 @@ class Settings:
     embed_origins: tuple[str, ...] = ()
     guest_challenge: bool = True
     auto_articles: bool = False
+    # Two-factor sign-in for staff in the console (issue 16): optional | required.
+    staff_2fa: str = "optional"
 
     @property
     def rate_limits_on(self) -> bool:
@@ -194,6 +196,7 @@ class Settings:
             "urgent_webhook_secret": get("FORUM_URGENT_WEBHOOK_SECRET") or None,
             "embed_origins": _origins("FORUM_EMBED_ORIGINS", get("FORUM_EMBED_ORIGINS", "")),
             "guest_challenge": _bool("FORUM_GUEST_CHALLENGE", get("FORUM_GUEST_CHALLENGE", "on")),
+            "staff_2fa": get("FORUM_STAFF_2FA", "optional").strip().lower() or "optional",
         }
         kwargs["auto_articles"] = _bool("FORUM_AUTO_ARTICLES", get(
             "FORUM_AUTO_ARTICLES", "on" if kwargs["embed_origins"] else "off"))
@@ -210,6 +213,8 @@ class Settings:
         if not settings.search_language.isidentifier():
             raise SettingsError("FORUM_SEARCH_LANGUAGE must be a PostgreSQL text search configuration name")
         _check_urgent_webhook(settings)
+        if settings.staff_2fa not in ("optional", "required"):
+            raise SettingsError(f"FORUM_STAFF_2FA must be optional or required, got {settings.staff_2fa!r}")
         return settings
 
 

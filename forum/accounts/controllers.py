@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from forum.accounts import addresses, services
+from forum.accounts import addresses, secondfactor, services
 from forum.accounts.schemas import (
     AdminUserOut,
     AuthOut,
@@ -18,12 +18,19 @@ from forum.accounts.schemas import (
     InviteIn,
     InviteOut,
     LoginIn,
+    LoginSecondFactorIn,
     MeErase,
     MeOut,
     MePatch,
     ProfileOut,
+    RecoveryCodesIn,
+    RecoveryCodesOut,
     RegisterIn,
     RoleChangeIn,
+    SecondFactorCodeIn,
+    SecondFactorDisableIn,
+    SecondFactorStartOut,
+    SecondFactorStatusOut,
 )
 from forum.auth import Viewer, requires_admin, requires_user
 from forum.pagination import Id
@@ -53,6 +60,13 @@ class AuthController(Controller):
     async def login_user(self, data: JSONBody[LoginIn], client_ip: NamedDependency[str]) -> AuthOut:
         """Sign in with handle or email. One 401 message for an unknown login and a wrong password."""
         return await services.login(data.login, data.password, client_ip)
+
+    @post("/login/second-factor", operation_id="login_second_factor", status_code=HTTP_200_OK)
+    async def login_second_factor(self, data: JSONBody[LoginSecondFactorIn]) -> AuthOut:
+        """Finish a sign-in that answered 401 `second_factor_required`: the `challenge` from that
+        answer (valid five minutes, five wrong codes) with a `code` from the authenticator app
+        or one `recovery_code`. 400 for a wrong or used code; 401 for an unknown or spent challenge."""
+        return await services.login_second_factor(data.challenge, data.code, data.recovery_code)
 
     @post("/logout", operation_id="logout_user", status_code=HTTP_204_NO_CONTENT, guards=[requires_user])
     async def logout_user(self, user: NamedDependency[Viewer]) -> None:
@@ -95,6 +109,48 @@ class MeController(Controller):
         return await services.export_me(user)
 
 
+class SecondFactorController(Controller):
+    """Two-factor sign-in of the caller's account (forum/accounts/secondfactor.py)."""
+
+    path = "/api/me/second-factor"
+    tags = ("accounts",)
+    guards = (requires_user,)
+
+    @get("/", operation_id="get_second_factor")
+    async def get_second_factor(self, user: NamedDependency[Viewer]) -> SecondFactorStatusOut:
+        """Whether two-factor sign-in is on, and how many recovery codes are left."""
+        return SecondFactorStatusOut(**await secondfactor.status(user.id))
+
+    @post("/", operation_id="start_second_factor", status_code=HTTP_201_CREATED)
+    async def start_second_factor(self, user: NamedDependency[Viewer]) -> SecondFactorStartOut:
+        """Start enrolling: a new secret, its otpauth:// URI and QR code. Nothing changes at
+        sign-in until it is confirmed. 409 when two-factor sign-in is already on."""
+        enrolment = await secondfactor.start(user)
+        return SecondFactorStartOut(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri,
+                                    qr_svg=enrolment.qr_svg_data_uri)
+
+    @post("/confirm", operation_id="confirm_second_factor", status_code=HTTP_200_OK)
+    async def confirm_second_factor(self, user: NamedDependency[Viewer],
+                                    data: JSONBody[SecondFactorCodeIn]) -> RecoveryCodesOut:
+        """Turn two-factor sign-in on with the first code from the app; answers ten single-use
+        recovery codes, shown this once. 400 wrong code, 404 nothing started, 409 already on."""
+        return RecoveryCodesOut(recovery_codes=await secondfactor.confirm(user, data.code))
+
+    @post("/disable", operation_id="disable_second_factor", status_code=HTTP_204_NO_CONTENT)
+    async def disable_second_factor(self, user: NamedDependency[Viewer],
+                                    data: JSONBody[SecondFactorDisableIn]) -> None:
+        """Turn two-factor sign-in off: needs `current_password` (403 wrong) and a `code` or a
+        `recovery_code` (400 wrong). 404 when it is not on."""
+        await secondfactor.disable(user, data.current_password, data.code, data.recovery_code)
+
+    @post("/recovery-codes", operation_id="renew_recovery_codes", status_code=HTTP_200_OK)
+    async def renew_recovery_codes(self, user: NamedDependency[Viewer],
+                                   data: JSONBody[RecoveryCodesIn]) -> RecoveryCodesOut:
+        """New recovery codes (the old ones stop working): needs `current_password` and a `code`."""
+        return RecoveryCodesOut(recovery_codes=await secondfactor.regenerate_recovery_codes(
+            user, data.current_password, data.code))
+
+
 class UsersController(Controller):
     path = "/api"
     tags = ("accounts",)
@@ -121,5 +177,12 @@ class UsersController(Controller):
         invited = await passwords.invite(user.id, user_id, data.email)
         return InviteOut(id=invited["id"], handle=invited["handle"])
 
+    @delete("/admin/users/{user_id:int}/second-factor", operation_id="reset_second_factor",
+            status_code=HTTP_204_NO_CONTENT, guards=[requires_admin])
+    async def reset_second_factor(self, user_id: Id, user: NamedDependency[Viewer]) -> None:
+        """Remove a person's lost second factor and recovery codes (admin only; audited as
+        `second_factor_reset`). Their sessions end; they sign in with the password and may enrol again."""
+        await secondfactor.admin_reset(user, user_id)
 
-ROUTES: list[Any] = [AuthController, MeController, UsersController]
+
+ROUTES: list[Any] = [AuthController, MeController, SecondFactorController, UsersController]

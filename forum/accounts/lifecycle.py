@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 from forum import auth
-from forum.accounts import passwords, retention, services
+from forum.accounts import passwords, retention, secondfactor, services
 from forum.tasks import cancel_and_wait
 
 
@@ -16,6 +16,7 @@ async def on_startup(app: Any, settings: Any, listener: Any) -> None:
     auth.set_session_days(settings.session_days)
     auth.set_idle_days(settings.session_idle_days)
     services.set_handle_hold_days(settings.erased_handle_hold_days)
+    secondfactor.configure(settings.site_name, settings.staff_2fa == "required")
     await passwords.warm_up()
     app.state.retention_sweep = asyncio.create_task(retention.sweep_forever(), name="forum-retention-sweep")
 

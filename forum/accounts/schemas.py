@@ -125,3 +125,52 @@ class ExportOut(msgspec.Struct):
     votes: list[dict[str, Any]]
     flags: list[dict[str, Any]]
     notifications: list[dict[str, Any]]
+
+
+# ---------------------------------------------------------------- two-factor sign-in
+
+_Code = Annotated[str, msgspec.Meta(max_length=64)]
+
+
+class SecondFactorStatusOut(msgspec.Struct):
+    enabled: bool
+    confirmed_at: datetime | None
+    recovery_codes_left: int
+    # FORUM_STAFF_2FA=required and the account is staff: the console asks it to enrol
+    required: bool
+
+
+class SecondFactorStartOut(msgspec.Struct):
+    """Shown once while enrolling: the secret to type in, its otpauth:// URI, and the same
+    URI as a QR code (an SVG `data:` URI made by the server)."""
+
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class SecondFactorCodeIn(msgspec.Struct):
+    code: _Code
+
+
+class RecoveryCodesOut(msgspec.Struct):
+    """Single-use codes, shown this once (only keyed hashes are stored)."""
+
+    recovery_codes: list[str]
+
+
+class SecondFactorDisableIn(msgspec.Struct):
+    current_password: _Secret
+    code: _Code | None = None
+    recovery_code: _Code | None = None
+
+
+class RecoveryCodesIn(msgspec.Struct):
+    current_password: _Secret
+    code: _Code
+
+
+class LoginSecondFactorIn(msgspec.Struct):
+    challenge: _Short
+    code: _Code | None = None
+    recovery_code: _Code | None = None

@@ -26,7 +26,7 @@ import msgspec
 from email_validator import EmailNotValidError, validate_email
 
 from forum import auth, keyed, ratelimit, sql
-from forum.accounts import addresses, passwords, reserved
+from forum.accounts import addresses, passwords, reserved, secondfactor
 from forum.accounts.schemas import (
     AccountStatus,
     AdminUserOut,
@@ -54,6 +54,7 @@ LOGIN_NAME_FAILURES, LOGIN_NAME_WINDOW_S = 30, 60 * 60  # failures per login tex
 CHECK_LIMIT = 10  # current-password checks per account in LOGIN_WINDOW_S
 REGISTER_LIMIT, REGISTER_WINDOW_S = 20, 60 * 60  # per client address
 LOGIN_LIMITED = "Too many sign-in attempts; try again later."
+SECOND_FACTOR_REQUIRED = "Enter the code from your authenticator app (or a recovery code) to finish signing in."
 
 _handle_hold_days = 90
 
@@ -262,7 +263,24 @@ async def login(login_name: str, password: str, client_ip: str) -> AuthOut:
             new_hash = await passwords.hash_password(password)
             await sql.execute("UPDATE forum_user SET password_hash = $2 WHERE id = $1 AND password_hash = $3",
                               row["id"], new_hash, stored)
-        token = await create_session(row["id"])
+        two_factor = await secondfactor.has_factor(row["id"])
+        if two_factor:  # no session from the password alone (forum/accounts/secondfactor.py)
+            challenge, expires = await secondfactor.open_challenge(row["id"])
+        else:
+            token = await create_session(row["id"])
+    if two_factor:
+        raise Unauthorized(SECOND_FACTOR_REQUIRED, second_factor_required=True,
+                           challenge=challenge, challenge_expires_at=rfc3339(expires))
+    return AuthOut(token=token, user=UserRef(id=row["id"], handle=row["handle"], role=row["role"]))
+
+
+async def login_second_factor(challenge: str, code: str | None, recovery_code: str | None) -> AuthOut:
+    """The second step of a sign-in with two factors: a session for a good challenge and code."""
+    user_id = await secondfactor.complete_login(challenge, code, recovery_code)
+    row = await sql.fetchrow("SELECT id, handle, role FROM forum_user WHERE id = $1 AND status <> 'erased'", user_id)
+    if row is None:
+        raise Unauthorized("The sign-in has expired; sign in again.")
+    token = await create_session(user_id)
     return AuthOut(token=token, user=UserRef(id=row["id"], handle=row["handle"], role=row["role"]))
 
 
@@ -491,6 +509,7 @@ async def erase_account(viewer: Viewer, current_password: str | None = None) -> 
         await sql.execute('DELETE FROM notification WHERE "user" = $1', user_id)
         await sql.execute("UPDATE notification SET actor = NULL WHERE actor = $1", user_id)
         await sql.execute('DELETE FROM password_reset WHERE "user" = $1', user_id)
+        await secondfactor.erase(user_id)
         await sql.execute("DELETE FROM question_claim WHERE coach = $1", user_id)
         await sql.execute(
             "UPDATE moderation_item SET claimed_by = NULL, claim_expires_at = NULL WHERE claimed_by = $1", user_id)

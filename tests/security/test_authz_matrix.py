@@ -64,6 +64,14 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("PATCH", "/api/admin/users/{user_id}"): frozenset({ADMIN}),
     ("POST", "/api/admin/users/{user_id}/invite"): frozenset({ADMIN}),
     ("GET", "/api/admin/export"): frozenset({ADMIN}),
+    # two-factor sign-in (forum/accounts/secondfactor.py)
+    ("POST", "/api/auth/login/second-factor"): ALL,
+    ("GET", "/api/me/second-factor"): USERS,
+    ("POST", "/api/me/second-factor"): USERS,
+    ("POST", "/api/me/second-factor/confirm"): USERS,
+    ("POST", "/api/me/second-factor/disable"): USERS,
+    ("POST", "/api/me/second-factor/recovery-codes"): USERS,
+    ("DELETE", "/api/admin/users/{user_id}/second-factor"): frozenset({ADMIN}),
     # topics (the article belongs to a coach who is none of the personas)
     ("GET", "/api/topics"): ALL,
     ("POST", "/api/topics"): ACTIVE,  # a discussion: any active user
