@@ -264,7 +264,7 @@ async def test_unsubscribe_from_the_email_link_without_signing_in(context: Any, 
     await _replied(site, reader, with_url=False)
     message = await site.inbox.wait_for(reader["email"], "new reply")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    link = str(message["List-Unsubscribe"]).strip("<>")
+    link = str(message["List-Unsubscribe"]).strip().strip("<>")
     assert link in body_links(message)
     page = await context.new_page()  # a fresh browser: nobody signed in
     await page.goto(link)
@@ -372,3 +372,35 @@ async def test_every_page_passes_axe_on_a_phone(context: Any, site: Site) -> Non
         await check_page(page, name)
     assert_origins(context.requests, site.origin)
 
+
+
+async def test_two_step_sign_in_turned_on_then_used(context: Any, site: Site) -> None:
+    import pyotp
+
+    reader = site.register()
+    page = await context.new_page()
+    await signed_in(page, site, reader["token"])
+    await page.goto(f"{site.origin}/account")
+    await page.get_by_role("button", name="Turn on two-step sign-in").click()
+    await page.get_by_role("img", name="QR code to scan with your authenticator app").wait_for()
+    secret = await page.locator("section[aria-labelledby=tf-title] li code").inner_text()
+    await check_page(page, "twofactor-enrol")
+    await page.get_by_label("6-digit code from your app").fill(pyotp.TOTP(secret).now())
+    await page.get_by_role("button", name="Turn it on").click()
+    await page.get_by_role("heading", name="Your recovery codes").wait_for()
+    codes = await page.locator("ul.codes code").all_inner_texts()
+    assert len(codes) == 10
+    await page.get_by_text("Two-step sign-in is on. You have 10 recovery codes left.").wait_for()
+    await page.get_by_role("button", name="Sign out", exact=True).click()
+    await page.wait_for_url("**/signin")
+    await page.get_by_label("Your name on the forum, or your email address").fill(reader["handle"])
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("heading", name="One more step").wait_for()
+    await check_page(page, "signin-second-step")
+    await page.get_by_role("button", name="I do not have my phone").click()
+    await page.get_by_label("Recovery code").fill(codes[0])
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url("**/notifications")
+    await page.get_by_text("You have no notifications yet.").wait_for()
+    assert_origins(context.requests, site.origin)

@@ -30,11 +30,46 @@ export function SignInNeeded({ next }) {
     <a href=${url('/register')}>${t('common.register')}</a></p>`;
 }
 
+function SecondStep({ challenge }) {
+  const [code, setCode] = useState('');
+  const [recovery, setRecovery] = useState(false);
+  const [errors, setErrors] = useState({});
+  const [busy, setBusy] = useState(false);
+  const [expired, setExpired] = useState(false);
+  async function submit(event) {
+    event.preventDefault();
+    if (!code.trim()) { setErrors({ code: t('account.twofactor.code_missing') }); return; }
+    setBusy(true);
+    const body = recovery ? { challenge, recovery_code: code.trim() } : { challenge, code: code.replace(/\s/g, '') };
+    const result = await api('POST', '/api/auth/login/second-factor', body);
+    setBusy(false);
+    if (result.ok) { setToken(result.data.token); location.assign(url(nextPath())); return; }
+    if (result.status === 401) { setExpired(true); return; }
+    setErrors(problems(result, () => 'code'));
+  }
+  if (expired) {
+    return html`<${Done} kind="notice" title=${t('account.twofactor.expired_title')}><p>${t('account.twofactor.expired')}</p>
+      <p><a href=${url('/signin')}>${t('common.sign_in')}</a></p><//>`;
+  }
+  return html`<h2>${t('account.twofactor.step_title')}</h2>
+    <p>${recovery ? t('account.twofactor.step_recovery') : t('account.twofactor.step_intro')}</p>
+    <${ErrorSummary} errors=${errors} />
+    <form onSubmit=${submit} novalidate>
+      <${Field} id="code" label=${recovery ? t('account.twofactor.recovery_label') : t('account.twofactor.code_label')}
+        value=${code} onInput=${setCode} autocomplete="one-time-code" inputmode=${recovery ? 'text' : 'numeric'}
+        error=${errors.code} spellcheck="false" />
+      <p class="actions"><${Button} busy=${busy}>${t('common.sign_in')}<//>
+        <button class="link-button" type="button" onClick=${() => { setRecovery(!recovery); setCode(''); setErrors({}); }}>
+          ${recovery ? t('account.twofactor.use_app') : t('account.twofactor.use_recovery')}</button></p>
+    </form>`;
+}
+
 function SignIn() {
   const [login, setLogin] = useState('');
   const [password, setPassword] = useState('');
   const [errors, setErrors] = useState({});
   const [busy, setBusy] = useState(false);
+  const [challenge, setChallenge] = useState(null);
   async function submit(event) {
     event.preventDefault();
     const missing = {};
@@ -45,8 +80,13 @@ function SignIn() {
     const result = await api('POST', '/api/auth/login', { login, password });
     setBusy(false);
     if (result.ok) { setToken(result.data.token); location.assign(url(nextPath())); return; }
+    if (result.status === 401 && result.data && result.data.second_factor_required) {
+      setChallenge(result.data.challenge);
+      return;
+    }
     setErrors(result.status === 401 ? { '': t('account.signin.wrong') } : problems(result, (f) => f));
   }
+  if (challenge) return html`<${SecondStep} challenge=${challenge} />`;
   return html`<${ErrorSummary} errors=${errors} />
     <form onSubmit=${submit} novalidate>
       <${Field} id="login" label=${t('account.signin.login')} value=${login} onInput=${setLogin}

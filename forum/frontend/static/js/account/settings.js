@@ -95,6 +95,82 @@ function NotifySection({ me, update }) {
     </form><${Saved} text=${form.saved} /></section>`;
 }
 
+function RecoveryCodes({ codes }) {
+  return html`<${Done} title=${t('account.twofactor.codes_title')}>
+    <p>${t('account.twofactor.codes_intro')}</p>
+    <ul class="plain codes">${codes.map((code) => html`<li key=${code}><code>${code}</code></li>`)}</ul><//>`;
+}
+
+// Two-step sign-in (TOTP): turn on with an authenticator app, new recovery codes, turn off.
+function TwoFactorSection() {
+  const [status, setStatus] = useState(null);
+  const [enrol, setEnrol] = useState(null);
+  const [code, setCode] = useState('');
+  const [current, setCurrent] = useState('');
+  const [codes, setCodes] = useState(null);
+  const [errors, setErrors] = useState({});
+  const [busy, setBusy] = useState(false);
+  const [saved, setSaved] = useState('');
+  const fields = (f) => ({ code: 'tf-code', recovery_code: 'tf-code', current_password: 'tf-current' })[f] || 'tf-code';
+  async function refresh() {
+    const result = await api('GET', '/api/me/second-factor');
+    if (result.ok) setStatus(result.data); else setErrors(problems(result));
+  }
+  useEffect(() => { refresh(); }, []);
+  async function call(method, path, body, onOk) {
+    setBusy(true); setSaved('');
+    const result = await api(method, path, body);
+    setBusy(false);
+    if (!result.ok) { setErrors(problems(result, fields)); return; }
+    setErrors({}); setCode(''); setCurrent('');
+    await onOk(result.data);
+  }
+  const start = () => call('POST', '/api/me/second-factor', undefined, (data) => { setCodes(null); setEnrol(data); });
+  const confirm = (e) => { e.preventDefault(); call('POST', '/api/me/second-factor/confirm', { code: code.replace(/\s/g, '') },
+    async (data) => { setEnrol(null); setCodes(data.recovery_codes); await refresh(); }); };
+  const newCodes = (e) => { e.preventDefault(); call('POST', '/api/me/second-factor/recovery-codes',
+    { current_password: current, code: code.replace(/\s/g, '') }, (data) => setCodes(data.recovery_codes)); };
+  const turnOff = () => call('POST', '/api/me/second-factor/disable',
+    { current_password: current, code: code.replace(/\s/g, '') },
+    async () => { setCodes(null); setSaved(t('account.twofactor.off_saved')); await refresh(); });
+
+  let body = null;
+  if (!status) body = html`<p>${t('common.loading')}</p>`;
+  else if (enrol) {
+    body = html`<ol class="plain">
+        <li>${t('account.twofactor.enrol_1')}</li>
+        <li>${t('account.twofactor.enrol_2')}
+          <img class="qr" src=${enrol.qr_svg} alt=${t('account.twofactor.qr_alt')} width="200" height="200" />
+          <p>${t('account.twofactor.enrol_key')} <code>${enrol.secret}</code></p></li>
+        <li>${t('account.twofactor.enrol_3')}</li></ol>
+      <form onSubmit=${confirm} novalidate>
+        <${Field} id="tf-code" label=${t('account.twofactor.code_label')} value=${code} onInput=${setCode}
+          autocomplete="one-time-code" inputmode="numeric" error=${errors['tf-code']} spellcheck="false" />
+        <p class="actions"><${Button} busy=${busy}>${t('account.twofactor.confirm')}<//>
+          <button class="link-button" type="button" onClick=${() => setEnrol(null)}>${t('common.cancel')}</button></p>
+      </form>`;
+  } else if (!status.enabled) {
+    body = html`<p>${t('account.twofactor.off')}</p>
+      <p class="actions"><${Button} type="button" kind="secondary" busy=${busy} onClick=${start}>${t('account.twofactor.start')}<//></p>`;
+  } else {
+    body = html`<p>${t('account.twofactor.on', { n: status.recovery_codes_left })}</p>
+      <form onSubmit=${newCodes} novalidate>
+        <${Field} id="tf-current" type="password" label=${t('account.current_password')} value=${current}
+          onInput=${setCurrent} autocomplete="current-password" error=${errors['tf-current']} />
+        <${Field} id="tf-code" label=${t('account.twofactor.code_label')} hint=${t('account.twofactor.code_or_recovery')}
+          value=${code} onInput=${setCode} autocomplete="one-time-code" inputmode="numeric" error=${errors['tf-code']}
+          spellcheck="false" />
+        <p class="actions"><${Button} kind="secondary" busy=${busy}>${t('account.twofactor.new_codes')}<//>
+          <${Button} type="button" kind="secondary" busy=${busy} onClick=${turnOff}>${t('account.twofactor.turn_off')}<//></p>
+      </form>`;
+  }
+  return html`<section aria-labelledby="tf-title"><h2 id="tf-title">${t('account.twofactor.title')}</h2>
+    <p>${t('account.twofactor.intro')}</p>
+    <${ErrorSummary} errors=${errors} />
+    ${codes ? html`<${RecoveryCodes} codes=${codes} />` : null}
+    ${body}<${Saved} text=${saved} /></section>`;
+}
+
 function SessionsSection() {
   const [errors, setErrors] = useState({});
   const [busy, setBusy] = useState(false);
@@ -205,6 +281,7 @@ export function SettingsPage() {
     <${EmailSection} me=${me} update=${update} />
     <${PasswordSection} update=${update} />
     <${NotifySection} me=${me} update=${update} />
+    <${TwoFactorSection} />
     <${SessionsSection} />
     <${ExportSection} />
     <${DeleteSection} onGone=${() => setGone(true)} />`;
