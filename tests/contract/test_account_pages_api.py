@@ -33,3 +33,25 @@ def test_unsubscribe_refuses_forged_tokens(api):
         assert_error(api.post("/unsubscribe", params={"token": token}, content=b"List-Unsubscribe=One-Click",
                               headers={"Content-Type": "application/x-www-form-urlencoded"}), 400)
     assert_error(api.post("/api/unsubscribe", json={}), 400)
+
+
+PAGES = ("/signin", "/register", "/reset", "/reset?token=abc", "/confirm-email?token=abc", "/notifications",
+         "/account", "/unsubscribe?token=abc")
+
+
+def test_account_pages_are_html_with_a_strict_policy(api):
+    for path in PAGES:
+        r = api.get(path)
+        expect(r, 200)
+        assert r.headers["content-type"].startswith("text/html"), path
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp, path
+        assert r.headers.get("referrer-policy") == "no-referrer", path  # tokens in links stay here
+        assert "<script type=\"module\"" in r.text and "set-cookie" not in r.headers, path
+
+
+def test_a_get_of_the_unsubscribe_page_changes_nothing(api, forum, register):
+    acct = register(email=True)
+    expect(api.patch("/api/me", token=acct.token, json={"notify_email": True}), 200)
+    expect(api.get("/unsubscribe", params={"token": f"{acct.id}.{'0' * 32}"}), 200)
+    assert jbody(forum.me(acct.token), 200)["notify_email"] is True

@@ -61,6 +61,14 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/auth/logout-everywhere"): USERS,
     ("POST", "/api/unsubscribe"): ALL,  # the signed token decides, not a session
     ("POST", "/unsubscribe"): ALL,  # RFC 8058 one-click POST from a mail client
+    # the account pages: the same HTML shell for everyone (the page's script signs in with the API)
+    ("GET", "/signin"): ALL,
+    ("GET", "/register"): ALL,
+    ("GET", "/reset"): ALL,
+    ("GET", "/confirm-email"): ALL,
+    ("GET", "/notifications"): ALL,
+    ("GET", "/account"): ALL,
+    ("GET", "/unsubscribe"): ALL,
     ("PATCH", "/api/admin/users/{user_id}"): frozenset({ADMIN}),
     ("POST", "/api/admin/users/{user_id}/invite"): frozenset({ADMIN}),
     ("GET", "/api/admin/export"): frozenset({ADMIN}),
