@@ -76,9 +76,12 @@ async def account_page(request: Request[Any, Any, Any]) -> Template:
     return _render(request, "/account")
 
 
-@get("/unsubscribe", operation_id="page_unsubscribe", include_in_schema=False, cache=False)
+# In the OpenAPI document (unlike the other pages): the path is also the RFC 8058 POST route's,
+# and the document must name every method the server answers there.
+@get("/unsubscribe", operation_id="page_unsubscribe", cache=False, media_type="text/html", tags=["notifications"])
 async def unsubscribe_page(request: Request[Any, Any, Any]) -> Template:
-    """Confirm turning notification emails off from an email's link (a GET changes nothing)."""
+    """The HTML page the `List-Unsubscribe` link opens: asks, then turns notification emails
+    off with `POST /api/unsubscribe` (the GET itself changes nothing)."""
     return _render(request, "/unsubscribe")
 
 
