@@ -22,6 +22,7 @@ DOMAINS = (
     "forum.transfer",
     "forum.site",
     "forum.frontend",
+    "forum.feeds",
     "moderation",
 )
 

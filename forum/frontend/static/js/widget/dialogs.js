@@ -16,9 +16,14 @@ export function Dialog({ title, onClose, children, className = '' }) {
     const anchor = opener && opener !== document.body ? opener.getBoundingClientRect().top : window.scrollY;
     dialog.style.top = `${Math.max(8, Math.round(anchor - 120))}px`;
     dialog.showModal();
-    document.body.style.minHeight = `${Math.ceil(dialog.getBoundingClientRect().bottom + 24)}px`;
+    // the frame is as tall as its content: keep it tall enough for the dialog as it grows
+    const fit = () => { document.body.style.minHeight = `${Math.ceil(dialog.getBoundingClientRect().bottom + 24)}px`; };
+    fit();
+    const observer = 'ResizeObserver' in window ? new ResizeObserver(fit) : null;
+    if (observer) observer.observe(dialog);
     scrollParentTo(dialog);
     return () => {
+      if (observer) observer.disconnect();
       document.body.style.minHeight = '';
       if (dialog.open) dialog.close();
       if (opener && opener.isConnected && opener.focus) opener.focus();

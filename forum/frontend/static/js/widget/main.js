@@ -360,7 +360,7 @@ function Widget({ app }) {
       ${String(state.support).split(/\n+/).map((line) => html`<p>${line}</p>`)}
       <button type="button" class="link-button" onClick=${() => { state.support = null; app.refresh(); }}>${t('widget.support_hide')}</button>
     </section>`}
-    <p class="notice-line" role="status">${state.notice}</p>
+    <p class=${state.notice ? 'notice-line' : 'notice-line quiet'} role="status">${state.notice}</p>
     ${closed ? html`<p class="notice">${t('widget.closed')}</p>`
       : html`<${Composer} app=${app} onDone=${(c) => app.added(c)} />`}
     <div class="toolbar">
