@@ -364,3 +364,29 @@ async def test_canonical_link_finds_the_thread_and_the_phone_layout(
     await expect(frame.get_by_text(f"Found by its address ({slug})")).to_be_visible()
     width = await page.frames[1].evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the widget scrolls sideways on a phone: {width}px"
+
+
+async def test_guest_solves_the_spam_check_in_the_browser(
+        migrated: str, page: Any, context: Any, host_site: HostSite, promoted: dict[str, Any],
+        forum_server: ForumServer) -> None:
+    from tests.browser.conftest import start_forum, stop_forum
+
+    guarded = start_forum(migrated, host_site.origin, FORUM_GUEST_CHALLENGE="on")
+    try:
+        slug = new_topic(guarded, promoted)
+        frame = await open_thread(page, host_page(host_site, guarded, f"altcha-{slug}.html", slug=slug))
+        await expect(frame.get_by_text("will solve a small puzzle")).to_be_visible()
+        await frame.get_by_label("Your name").fill("Careful dad")
+        await frame.get_by_label("Your comment").fill(f"Thank you for this article. ({slug})")
+        await expect(frame.get_by_text("Anti-spam check done")).to_be_visible(timeout=30000)
+        await frame.get_by_role("button", name="Post comment").click()
+        await expect(frame.locator(".comment.pending")).to_contain_text(f"Thank you for this article. ({slug})")
+        # a second post solves a fresh check by itself (the first one is spent)
+        await frame.get_by_label("Your comment").fill(f"And one more thing. ({slug})")
+        await frame.get_by_role("button", name="Post comment").click()
+        await expect(frame.locator(".comment.pending", has_text="And one more thing")).to_be_visible(timeout=30000)
+        await axe_scan(page, "guest form with the spam check")
+        assert not page.errors, page.errors
+        assert_origins(context.requests, guarded.origin, host_site.origin)
+    finally:
+        stop_forum(guarded)

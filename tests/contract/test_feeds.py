@@ -1,4 +1,4 @@
-"""Atom feeds of threads (docs/api.md, "The browser front end"): GET /api/topics/{slug}/feed.atom."""
+"""Atom feeds of threads and the guest challenge (docs/api.md, "The browser front end")."""
 
 from __future__ import annotations
 
@@ -36,3 +36,12 @@ def test_feed_of_an_unknown_topic_is_the_unknown_slug_404(api):
     by_slug = assert_error(api.get(f"/api/topics/no-such-{uid()}"), 404)
     feed = assert_error(api.get(f"/api/topics/no-such-{uid()}/feed.atom"), 404)
     assert feed["detail"] == by_slug["detail"]
+
+
+def test_guest_challenge_document(api):
+    r = api.get("/api/guest-challenge")
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    data = r.json()
+    assert set(data) == {"parameters", "signature"}
+    assert data["parameters"]["algorithm"] == "PBKDF2/SHA-256"
+    assert {"nonce", "salt", "cost", "keyPrefix", "expiresAt"} <= set(data["parameters"])
