@@ -390,3 +390,61 @@ async def test_guest_solves_the_spam_check_in_the_browser(
         assert_origins(context.requests, guarded.origin, host_site.origin)
     finally:
         stop_forum(guarded)
+
+
+async def test_notifications_sorting_tombstones_in_the_dark_theme(
+        page: Any, context: Any, forum_server: ForumServer, host_site: HostSite, promoted: dict[str, Any],
+        rules: None) -> None:
+    slug = new_topic(forum_server, promoted)
+    coach = promoted["coach"]["token"]
+    older = post(forum_server, coach, slug, f"The coach's older comment ({slug})")
+    reader = register(forum_server)
+    mine = post(forum_server, reader["token"], slug, f"The reader's newer comment ({slug})")
+    answer = post(forum_server, coach, slug, f"The coach answers the reader ({slug})", parent_id=mine["id"])
+    url = host_page(host_site, forum_server, f"dark-{slug}.html", slug=slug, extra='data-forum-theme="dark"')
+    frame = await open_thread(page, url)
+    assert await page.frames[1].evaluate("document.documentElement.dataset.theme") == "dark"
+    await sign_in(frame, reader)
+
+    # unread notifications, listed in a dialog that leads to the comment
+    notes = frame.get_by_role("button", name="Notifications")
+    await expect(notes).to_contain_text("1")
+    await notes.click()
+    dialog = frame.get_by_role("dialog", name="Notifications")
+    await expect(dialog).to_contain_text("Someone replied to your comment.")
+    await axe_scan(page, "notifications dialog, dark theme")
+    await dialog.get_by_role("button", name="Show").click()
+    await expect(frame.locator(f"#comment-{answer['id']}")).to_be_focused()
+    await expect(frame.locator(f"#comment-{answer['id']}")).to_have_class("comment highlight")
+    await expect(notes).not_to_contain_text("1")  # that notification is read now
+
+    # sorting: newest first puts the reader's comment on top
+    roots = frame.locator("ol.thread > li > article")
+    await expect(roots.first).to_have_attribute("id", f"comment-{older['id']}")
+    await frame.get_by_label("Sort by").select_option("newest")
+    await expect(roots.first).to_have_attribute("id", f"comment-{mine['id']}")
+
+    # the exact time shows on focus
+    when = frame.locator(f"#comment-{older['id']} time")
+    await when.focus()
+    await expect(frame.locator(f"#comment-{older['id']} .exact")).to_be_visible()
+
+    # deleting one's comment that has a reply leaves a tombstone, the reply stays
+    await frame.locator(f"#comment-{mine['id']}").get_by_role("button", name="Delete").click()
+    confirm = frame.get_by_role("dialog", name="Delete your comment?")
+    await expect(confirm).to_be_visible()
+    await axe_scan(page, "delete dialog, dark theme")
+    await confirm.get_by_role("button", name="Delete").click()
+    await expect(frame.locator(f"#comment-{mine['id']}")).to_have_text("This comment was deleted.")
+    await expect(frame.get_by_role("heading", name="2 comments")).to_be_visible()
+    await expect(frame.locator(f"#comment-{answer['id']}")).to_be_visible()
+    await axe_scan(page, "thread with a tombstone, dark theme")
+    await screenshots(page, "widget-dark")
+    assert not page.errors, page.errors
+
+
+async def test_a_page_without_a_thread_says_so(page: Any, forum_server: ForumServer, host_site: HostSite) -> None:
+    url = host_page(host_site, forum_server, f"nothing-{uuid.uuid4().hex[:8]}.html",
+                    url=f"https://elsewhere.example/{uuid.uuid4().hex[:8]}")
+    await page.goto(url)
+    await expect(widget(page).get_by_text("Comments are not open here.")).to_be_visible(timeout=15000)

@@ -25,8 +25,11 @@ export function Dialog({ title, onClose, children, className = '' }) {
     return () => {
       if (observer) observer.disconnect();
       document.body.style.minHeight = '';
+      const active = document.activeElement;
+      const unclaimed = !active || active === document.body || dialog.contains(active);
       if (dialog.open) dialog.close();
-      if (opener && opener.isConnected && opener.focus) opener.focus();
+      // back to what opened it, unless the action that closed it moved focus elsewhere
+      if (unclaimed && opener && opener.isConnected && opener.focus) opener.focus();
     };
   }, []);
   const cancel = (e) => { e.preventDefault(); onClose(); };
@@ -164,7 +167,7 @@ export function NotificationsDialog({ items, slug, onOpenComment, onReadAll, onC
         <span>${t(`widget.note.${NOTE_KINDS.includes(n.kind) ? n.kind : 'reply'}`)}</span>
         ${n.reason && html` <span class="muted">(${n.reason})</span>`}
         ${n.comment_id && n.topic_slug === slug && html` <button type="button" class="link-button"
-            onClick=${() => onOpenComment(n.comment_id)}>${t('widget.note_show')}</button>`}
+            onClick=${() => onOpenComment(n)}>${t('widget.note_show')}</button>`}
       </li>`)}
     </ul>`}
     <div class="actions">
