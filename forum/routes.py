@@ -23,6 +23,7 @@ DOMAINS = (
     "forum.site",
     "forum.frontend",
     "forum.account_pages",
+    "forum.feeds",
     "moderation",
 )
 

@@ -220,8 +220,14 @@ async def screenshots(page: Any, name: str) -> list[Path]:
     for width in (1280, 375):
         await page.set_viewport_size({"width": width, "height": 900})
         await page.wait_for_timeout(900)  # the frame reports its new height
+        # a tall viewport rather than a full-page capture: Chromium paints a cross-origin
+        # frame only where it is inside the viewport
+        height = int(await page.evaluate("document.documentElement.scrollHeight"))
+        await page.set_viewport_size({"width": width, "height": min(max(height, 600), 6000)})
+        await page.evaluate("window.scrollTo(0, 0)")
+        await page.wait_for_timeout(300)
         path = ARTIFACTS / f"{name}-{width}.png"
-        await page.screenshot(path=str(path), full_page=True)
+        await page.screenshot(path=str(path))
         out.append(path)
     if original:
         await page.set_viewport_size(original)

@@ -121,6 +121,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/static/{version}/{file_path}"): ALL,
     ("GET", "/embed.js"): ALL,
     ("GET", "/count.js"): ALL,
+    ("GET", "/embed/thread"): ALL,  # the widget's page (it reads the thread through the API)
+    ("GET", "/api/topics/{slug}/feed.atom"): ALL,  # the thread's public comments
+    ("GET", "/api/guest-challenge"): ALL,  # the guest spam check
     # moderation
     ("GET", "/api/moderation/queues"): MOD_UP,
     ("GET", "/api/moderation/queue"): MOD_UP,

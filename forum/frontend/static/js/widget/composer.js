@@ -4,7 +4,8 @@ import { html, useState, useId, useEffect, useRef } from '../lib/ui.js';
 import { t } from '../lib/i18n.js';
 import { api, newKey } from './api.js';
 import { ErrorSummary } from './forms.js';
-import { Challenge } from './challenge.js';
+import { Challenge, solvedPayload } from './challenge.js';
+import { cfg } from './util.js';
 
 export function Composer({ app, parent = null, editing = null, onDone, onCancel }) {
   const { me, site, topic } = app.state;
@@ -17,11 +18,12 @@ export function Composer({ app, parent = null, editing = null, onDone, onCancel 
   const [errors, setErrors] = useState([]);
   const [busy, setBusy] = useState(false);
   const [solution, setSolution] = useState(null);
-  const [key] = useState(newKey);
+  const [round, setRound] = useState(0);
+  const [key, setKey] = useState(newKey); // one per comment: a retry is the same post, the next one is not
   const area = useRef(null);
   useEffect(() => { if ((parent || editing) && area.current) area.current.focus(); }, []);
   const guest = !me && !editing;
-  const needChallenge = guest && site.guest_challenge;
+  const needChallenge = guest && Boolean(cfg.guest_challenge);
   const limit = (site.limits && site.limits.comment_body) || 10000;
   const label = editing ? t('widget.edit_label') : parent ? t('widget.reply_label', { name: app.nameOf(parent) }) : t('widget.comment_label');
 
@@ -30,7 +32,6 @@ export function Composer({ app, parent = null, editing = null, onDone, onCancel 
     if (guest && !name.trim()) problems.push({ field: `${id}-name`, text: t('widget.need_name') });
     if (!body.trim()) problems.push({ field: `${id}-body`, text: t('widget.need_body') });
     else if (body.length > limit) problems.push({ field: `${id}-body`, text: t('widget.too_long', { n: limit }) });
-    if (needChallenge && !solution) problems.push({ field: `${id}-challenge`, text: t('widget.need_challenge') });
     return problems;
   };
   const showPreview = async () => {
@@ -54,11 +55,21 @@ export function Composer({ app, parent = null, editing = null, onDone, onCancel 
         if (parent) payload.parent_id = parent.id;
         if (!parent && question) { payload.kind = 'question'; if (privately && me) payload.private = true; }
         if (guest) { payload.guest_name = name.trim(); app.rememberGuestName(name.trim()); }
-        if (needChallenge) payload.altcha = solution;
-        const created = await api('POST', `/api/topics/${encodeURIComponent(topic.slug)}/comments`, payload,
+        const send = () => api('POST', `/api/topics/${encodeURIComponent(topic.slug)}/comments`, payload,
           { headers: { 'Idempotency-Key': key } });
+        let created;
+        if (needChallenge) {
+          // a spent or expired check is solved again once, at once
+          payload.altcha = solution || await solvedPayload();
+          try { created = await send(); } catch (err) {
+            if (err.status !== 400 || !String(err.detail || '').startsWith('altcha')) throw err;
+            payload.altcha = await solvedPayload();
+            created = await send();
+          }
+          setSolution(null); setRound(round + 1);
+        } else created = await send();
         app.rememberSource(created.id, body);
-        setBody(''); setPreview(null); setQuestion(false); setPrivately(false);
+        setBody(''); setPreview(null); setQuestion(false); setPrivately(false); setKey(newKey());
         onDone(created);
       }
     } catch (err) {
@@ -102,9 +113,7 @@ export function Composer({ app, parent = null, editing = null, onDone, onCancel 
       </div>
       <p class="hint" id=${`${id}-p-hint`}>${t('widget.ask_private_hint')}</p>` : html`<p class="hint">${t('widget.ask_private_sign_in')}</p>`)}
     </fieldset>`}
-    ${needChallenge && html`<div class="field" id=${`${id}-challenge`} tabindex="-1">
-      <${Challenge} onSolved=${setSolution} />
-    </div>`}
+    ${needChallenge && html`<${Challenge} key=${round} id=${`${id}-challenge`} start=${body.length > 0} onSolved=${setSolution} />`}
     ${preview !== null && html`<section class="preview" aria-labelledby=${`${id}-pv`}>
       <h3 id=${`${id}-pv`}>${t('widget.preview_title')}</h3>
       <div class="body" dangerouslySetInnerHTML=${{ __html: preview }}></div>

@@ -16,12 +16,20 @@ export function Dialog({ title, onClose, children, className = '' }) {
     const anchor = opener && opener !== document.body ? opener.getBoundingClientRect().top : window.scrollY;
     dialog.style.top = `${Math.max(8, Math.round(anchor - 120))}px`;
     dialog.showModal();
-    document.body.style.minHeight = `${Math.ceil(dialog.getBoundingClientRect().bottom + 24)}px`;
+    // the frame is as tall as its content: keep it tall enough for the dialog as it grows
+    const fit = () => { document.body.style.minHeight = `${Math.ceil(dialog.getBoundingClientRect().bottom + 24)}px`; };
+    fit();
+    const observer = 'ResizeObserver' in window ? new ResizeObserver(fit) : null;
+    if (observer) observer.observe(dialog);
     scrollParentTo(dialog);
     return () => {
+      if (observer) observer.disconnect();
       document.body.style.minHeight = '';
+      const active = document.activeElement;
+      const unclaimed = !active || active === document.body || dialog.contains(active);
       if (dialog.open) dialog.close();
-      if (opener && opener.isConnected && opener.focus) opener.focus();
+      // back to what opened it, unless the action that closed it moved focus elsewhere
+      if (unclaimed && opener && opener.isConnected && opener.focus) opener.focus();
     };
   }, []);
   const cancel = (e) => { e.preventDefault(); onClose(); };
@@ -159,7 +167,7 @@ export function NotificationsDialog({ items, slug, onOpenComment, onReadAll, onC
         <span>${t(`widget.note.${NOTE_KINDS.includes(n.kind) ? n.kind : 'reply'}`)}</span>
         ${n.reason && html` <span class="muted">(${n.reason})</span>`}
         ${n.comment_id && n.topic_slug === slug && html` <button type="button" class="link-button"
-            onClick=${() => onOpenComment(n.comment_id)}>${t('widget.note_show')}</button>`}
+            onClick=${() => onOpenComment(n)}>${t('widget.note_show')}</button>`}
       </li>`)}
     </ul>`}
     <div class="actions">

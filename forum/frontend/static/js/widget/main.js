@@ -223,13 +223,13 @@ function createApp(rerender) {
       state.dialog = html`<${ConfirmDialog} title=${t('widget.delete_title')} text=${t('widget.delete_text')}
         confirm=${t('widget.delete')} onClose=${app.closeDialog} onConfirm=${async () => {
           await api('DELETE', `/api/comments/${c.id}`);
+          if (c.status === 'published' && !c.private) state.topic.comment_count = Math.max(0, state.topic.comment_count - 1);
           if (c.replies.length) Object.assign(c, { status: 'deleted', body_html: '', author: null, guest_name: null });
           else {
             const parent = byId.get(c.parent_id);
             const list = parent ? parent.replies : state.roots;
             list.splice(list.indexOf(c), 1);
           }
-          if (c.status === 'published') state.topic.comment_count = Math.max(0, state.topic.comment_count - 1);
           state.notice = t('widget.deleted_done');
           app.closeDialog();
           update();
@@ -281,7 +281,11 @@ function createApp(rerender) {
     openNotes() {
       state.dialog = html`<${NotificationsDialog} items=${state.notes.items} slug=${state.topic.slug}
         onClose=${app.closeDialog}
-        onOpenComment=${(id) => { app.closeDialog(); app.openComment(id); }}
+        onOpenComment=${(note) => {
+          app.closeDialog();
+          app.openComment(note.comment_id);
+          if (!note.read_at) api('POST', '/api/me/notifications/read', { ids: [note.id] }).then(app.loadNotes, () => {});
+        }}
         onReadAll=${async () => {
           await api('POST', '/api/me/notifications/read', { all: true });
           app.closeDialog();
@@ -360,7 +364,7 @@ function Widget({ app }) {
       ${String(state.support).split(/\n+/).map((line) => html`<p>${line}</p>`)}
       <button type="button" class="link-button" onClick=${() => { state.support = null; app.refresh(); }}>${t('widget.support_hide')}</button>
     </section>`}
-    <p class="notice-line" role="status">${state.notice}</p>
+    <p class=${state.notice ? 'notice-line' : 'notice-line quiet'} role="status">${state.notice}</p>
     ${closed ? html`<p class="notice">${t('widget.closed')}</p>`
       : html`<${Composer} app=${app} onDone=${(c) => app.added(c)} />`}
     <div class="toolbar">

@@ -65,6 +65,8 @@ export function watchHeight() {
   };
   const schedule = () => { if (!queued) { queued = true; setTimeout(send, 16); } };
   if ('ResizeObserver' in window) new ResizeObserver(schedule).observe(document.body);
+  // the frame is as tall as its content, so it never scrolls itself (focus() would try)
+  window.addEventListener('scroll', () => { if (window.scrollY || window.scrollX) window.scrollTo(0, 0); });
   window.addEventListener('load', schedule);
   schedule();
 }
