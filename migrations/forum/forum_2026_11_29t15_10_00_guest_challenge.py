@@ -4,7 +4,7 @@ would have expired anyway (then it is swept)."""
 
 from migrations.raw import raw_forwards
 
-ID = "2026-11-29T15:10:00:000000"
+ID = "2026-11-29T15:10:01:000000"  # 15:10:00 is also the second-factor migration's ID (console)
 VERSION = "1.38.0"
 DESCRIPTION = "guest_challenge_used: a solved guest challenge is spent once"
 
