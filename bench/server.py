@@ -52,6 +52,7 @@ class Server:
             "FORUM_DATA_DIR": str(self.data_dir),
             "FORUM_SECRET_KEY": self.secret_key,
             "FORUM_RATE_LIMITS": "off",
+            "FORUM_GUEST_CHALLENGE": "off",
             "FORUM_LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
         })

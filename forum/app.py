@@ -8,6 +8,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -52,6 +53,9 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> L
     keyed.set_secret(settings.secret_key)  # rate-limit keys, erased-handle holds
     ratelimit.set_factor(settings.rate_limit_factor)
     auth.set_idle_days(settings.session_idle_days)
+    from forum.frontend import assets
+
+    assets.set_public_path(urlsplit(settings.public_url).path)  # pages name URLs under FORUM_PUBLIC_URL's path
 
     listener = EventListener(database_url)
 

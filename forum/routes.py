@@ -24,6 +24,8 @@ DOMAINS = (
     "forum.site",
     "forum.frontend",
     "forum.console",
+    "forum.account_pages",
+    "forum.feeds",
     "moderation",
 )
 

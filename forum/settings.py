@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from forum.topics.urls import canonical_url
 
@@ -168,6 +168,11 @@ class Settings:
     def urgent_webhook_enabled(self) -> bool:
         return bool(self.urgent_webhook_url and self.urgent_webhook_secret)
 
+    def public_link(self, path: str, **query: str) -> str:
+        """An absolute link for emails and pages: FORUM_PUBLIC_URL (which may end in a path
+        prefix such as `/comments`) joined with `path` (`/reset`) and the query, encoded."""
+        return public_link(self.public_url, path, **query)
+
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
@@ -270,6 +275,12 @@ def _feed_url(raw: str) -> str | None:
     if not url.lower().startswith(("https://", "http://")):
         raise SettingsError("FORUM_BLOG_FEED_URL must be an http:// or https:// URL")
     return url
+
+
+def public_link(base: str, path: str, **query: str) -> str:
+    """`base` (no trailing slash needed) + `/path` + `?query`: one join for every link."""
+    link = base.rstrip("/") + "/" + path.lstrip("/")
+    return f"{link}?{urlencode(query)}" if query else link
 
 
 def _check_urgent_webhook(settings: Settings) -> None:

@@ -42,6 +42,7 @@ def settings(database_url: str) -> Settings:
         "DATABASE_URL": database_url,
         "FORUM_SECRET_KEY": "test-secret-key-not-for-production",
         "FORUM_RATE_LIMITS": "off",
+        "FORUM_GUEST_CHALLENGE": "off",  # like the rate limits: on in one test (test_guest_challenge.py)
         "FORUM_LOG_LEVEL": "WARNING",
         "FORUM_DB_POOL_MIN": "2",
         "FORUM_DB_POOL_MAX": "10",

@@ -83,14 +83,14 @@ async def request_address(user_id: int, email: str) -> None:
             return
         await _hold(user_id, email, token_hash=None, ttl_s=HELD_TTL_DAYS * 86400)
         return
-    site, url = mail.site_and_url()
+    site, _ = mail.site_and_url()
     if owner is not None:
         await _hold(user_id, email, token_hash=None, ttl_s=CONFIRM_TTL_S)
         if await _may_mail(email):
             await mail.enqueue(owner, "address_in_use", f"Someone tried to use your address on {site}", (
                 f"Hello,\n\nSomeone just tried to use this email address for an account on {site}.\n"
                 "If it was you: you already have an account with this address. Sign in, or choose a new "
-                f"password here:\n{url}/reset\n\n"
+                f"password here:\n{mail.link('/reset')}\n\n"
                 "If it was not you, there is nothing to do: the address stays with your account only.\n"))
         return
     token = secrets.token_urlsafe(32)
@@ -98,7 +98,8 @@ async def request_address(user_id: int, email: str) -> None:
     if await _may_mail(email):
         await mail.enqueue(user_id, "email_confirmation", f"Confirm your email address on {site}", (
             f"Hello,\n\nSomeone asked to use this email address for an account on {site}.\n"
-            f"If it was you, open this link within 24 hours to confirm it:\n{url}/confirm-email?token={token}\n\n"
+            "If it was you, open this link within 24 hours to confirm it:\n"
+            f"{mail.link('/confirm-email', token=token)}\n\n"
             "If it was not you, ignore this email: the address will not be used.\n"),
             confirmation=confirmation)
 

@@ -19,6 +19,7 @@ from forum.accounts.schemas import (
     InviteOut,
     LoginIn,
     LoginSecondFactorIn,
+    MeErase,
     MeOut,
     MePatch,
     ProfileOut,
@@ -72,6 +73,13 @@ class AuthController(Controller):
         """Revoke the token of this request (other sessions stay signed in)."""
         await services.logout(user)
 
+    @post("/logout-everywhere", operation_id="logout_everywhere", status_code=HTTP_204_NO_CONTENT,
+          guards=[requires_user])
+    async def logout_everywhere(self, user: NamedDependency[Viewer]) -> None:
+        """Revoke every session of the caller's account, this one included (a lost phone,
+        a shared computer): every device must sign in again."""
+        await services.logout_everywhere(user)
+
 
 class MeController(Controller):
     path = "/api/me"
@@ -90,10 +98,10 @@ class MeController(Controller):
         return await services.update_me(user, data)
 
     @delete("/", operation_id="delete_me", status_code=HTTP_204_NO_CONTENT)
-    async def delete_me(self, user: NamedDependency[Viewer]) -> None:
+    async def delete_me(self, user: NamedDependency[Viewer], data: JSONBody[MeErase | None] = None) -> None:
         """Erase the account: sessions, email and handle, own comments (tombstones where replied to),
-        votes, flags and notifications."""
-        await services.erase_account(user)
+        votes, flags and notifications. An account with a password sends `{"current_password": ...}`."""
+        await services.erase_account(user, data.current_password if data is not None else None)
 
     @get("/export", operation_id="export_me")
     async def export_me(self, user: NamedDependency[Viewer]) -> ExportOut:

@@ -75,6 +75,12 @@ class MePatch(msgspec.Struct):
     notify_email: bool | msgspec.UnsetType = msgspec.UNSET
 
 
+class MeErase(msgspec.Struct):
+    """DELETE /api/me: the password of an account that has one."""
+
+    current_password: _Secret | None = None
+
+
 class ProfileOut(msgspec.Struct):
     """Public profile: never an email, never the account status."""
 

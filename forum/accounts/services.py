@@ -288,6 +288,11 @@ async def logout(viewer: Viewer) -> None:
     await revoke_session(viewer.session_id)
 
 
+async def logout_everywhere(viewer: Viewer) -> int:
+    """End every session of the account, this one included. Returns how many ended."""
+    return await revoke_sessions(viewer.id)
+
+
 # ---------------------------------------------------------------- the caller's account
 
 
@@ -386,10 +391,11 @@ async def update_me(viewer: Viewer, patch: MePatch) -> MeOut:
     return _me_out(row)
 
 
-async def _check_current_password(row: asyncpg.Record, current: object) -> str | None:
+async def _check_current_password(row: asyncpg.Record, current: object,
+                                  needed_for: str = "to change the password or the email address") -> str | None:
     """The stored hash the password was verified against; 400 missing, 403 wrong."""
     if not isinstance(current, str) or current == "":
-        raise BadRequest("current_password: required to change the password or the email address.")
+        raise BadRequest(f"current_password: required {needed_for}.")
     # Guessing the current password with a stolen token is limited per account.
     await ratelimit.hit(f"check:user:{row['id']}", CHECK_LIMIT, LOGIN_WINDOW_S, LOGIN_LIMITED)
     if not await passwords.verify(row["password_hash"], current):
@@ -462,8 +468,10 @@ async def _hold_handle(handle: str | None) -> None:
         handle_hash(handle), _handle_hold_days)
 
 
-async def erase_account(viewer: Viewer) -> None:
-    """DELETE /api/me: all or nothing, in one transaction.
+async def erase_account(viewer: Viewer, current_password: str | None = None) -> None:
+    """DELETE /api/me: all or nothing, in one transaction. An account with a password must
+    give it (`current_password`: 400 missing, 403 wrong, limited like every password check):
+    a stolen token alone must not erase someone.
 
     Content first (the comments and moderation domains know their own rules), then
     everything else that names or reaches the user, then the user row becomes a husk
@@ -473,11 +481,18 @@ async def erase_account(viewer: Viewer) -> None:
     from moderation.services import remove_flags_of
 
     user_id = viewer.id
+    found = await sql.fetchrow("SELECT id, password_hash FROM forum_user WHERE id = $1", user_id)
+    verified = None
+    if found is not None and found["password_hash"] is not None:
+        verified = await _check_current_password(found, current_password, "to delete the account")
     async with sql.transaction():
         row = await sql.fetchrow(
-            "SELECT id, handle, email FROM forum_user WHERE id = $1 AND status <> 'erased' FOR UPDATE", user_id)
+            "SELECT id, handle, email, password_hash FROM forum_user WHERE id = $1 AND status <> 'erased' FOR UPDATE",
+            user_id)
         if row is None:
             raise NotFound("No such user.")
+        if row["password_hash"] != verified:
+            raise Forbidden("current_password: does not match.")  # changed meanwhile by another request
         await _hold_handle(row["handle"])
         await ratelimit.forget(*personal_rate_keys(user_id, row["handle"], row["email"]))
         await addresses.drop_requests(user_id)

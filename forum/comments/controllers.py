@@ -28,6 +28,7 @@ from forum.comments.schemas import (
 )
 from forum.comments.schemas import Sort as SortOrder
 from forum.errors import NotFound
+from forum.frontend import challenge
 from forum.pagination import DEFAULT_LIMIT, Cursor, Id, Limit
 
 Sort = Annotated[SortOrder, QueryParameter(description="oldest (default), newest or top")]
@@ -92,13 +93,14 @@ class ThreadController(Controller):
 
     @post("/{slug:str}/comments", operation_id="create_comment", status_code=HTTP_201_CREATED,
           guards=[requires_active_if_signed_in])
-    async def create_comment(self, viewer: NamedDependency[Viewer | None], client_ip: NamedDependency[str],
-                             slug: FromPath[str], data: JSONBody[CommentCreate],
+    async def create_comment(self, request: Request[Any, Any, Any], viewer: NamedDependency[Viewer | None],
+                             client_ip: NamedDependency[str], slug: FromPath[str], data: JSONBody[CommentCreate],
                              idempotency_key: IdempotencyKey = None) -> Response[CommentRead]:
         """Post a comment or reply (`status` published or pending). Guests give `guest_name`.
         A retried POST with the same `Idempotency-Key` returns the first response."""
         draft = posting.NewComment(body=data.body, parent_id=data.parent_id, kind=data.kind,
                                    private=data.private, guest_name=data.guest_name)
+        settings = request.app.state.settings
         async with sql.transaction():
             key = scope = None
             if idempotency_key is not None:
@@ -109,6 +111,8 @@ class ThreadController(Controller):
                 if replay is not None:
                     return Response(content=_read(replay.response), status_code=replay.status_code,
                                     headers={"Idempotent-Replayed": "true"})
+            if viewer is None and settings.guest_challenge:
+                await challenge.verify(data.altcha, settings)
             result = await posting.create_comment(slug, draft, viewer, client_ip)
             await viewer_marks.annotate([result], viewer)
             if key is not None and scope is not None:

@@ -28,6 +28,8 @@ class CommentCreate(msgspec.Struct):
     kind: CommentKind = "comment"
     private: bool = False
     guest_name: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    # a guest's solved challenge (forum/frontend/challenge.py), when FORUM_GUEST_CHALLENGE is on
+    altcha: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
 
 
 class CommentEdit(msgspec.Struct):

@@ -37,9 +37,23 @@ def tree_hash() -> str:
     return digest.hexdigest()[:12]
 
 
+_public_path = ""  # the path prefix of FORUM_PUBLIC_URL (`/comments`), "" at the root
+
+
+def set_public_path(prefix: str) -> None:
+    """Called by create_app: behind a reverse proxy that serves the forum under a path prefix
+    (and strips it before passing requests on), every URL a page names carries the prefix."""
+    global _public_path
+    _public_path = "/" + prefix.strip("/") if prefix.strip("/") else ""
+
+
+def public_path() -> str:
+    return _public_path
+
+
 def asset_url(path: str) -> str:
     """The URL of a static asset, e.g. `asset_url("css/base.css")`."""
-    return f"/static/{tree_hash()}/{path.lstrip('/')}"
+    return f"{_public_path}/static/{tree_hash()}/{path.lstrip('/')}"
 
 
 def find_asset(path: str) -> Path | None:

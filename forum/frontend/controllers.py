@@ -10,6 +10,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from forum.frontend import assets
+from forum.frontend.challenge import ROUTES as CHALLENGE_ROUTES  # the guest challenge
+from forum.frontend.widget import ROUTES as WIDGET_ROUTES  # the comment widget's page
 
 _NOT_FOUND = "No such file."
 
@@ -44,4 +46,4 @@ async def count_loader() -> Response[bytes]:
     return _file_response("/js/loader/count.js", assets.SHORT)
 
 
-ROUTES: list[Any] = [static_asset, embed_loader, count_loader]
+ROUTES: list[Any] = [static_asset, embed_loader, count_loader, *WIDGET_ROUTES, *CHALLENGE_ROUTES]

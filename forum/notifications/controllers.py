@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
-from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from forum.auth import Viewer, requires_user
 from forum.errors import BadRequest
-from forum.notifications import live, passwords, services
+from forum.notifications import live, passwords, services, unsubscribe
 from forum.notifications.schemas import (
     Accepted,
     NotificationPage,
     NotificationsMarkRead,
     PasswordResetConfirm,
     PasswordResetRequest,
+    UnsubscribeIn,
 )
 from forum.pagination import DEFAULT_LIMIT, Cursor, Limit
 
@@ -71,4 +72,27 @@ class PasswordResetController(Controller):
         await passwords.confirm_reset(data.token, data.password)
 
 
-ROUTES: list[Any] = [NotificationController, PasswordResetController]
+UnsubscribeToken = Annotated[str, QueryParameter(max_length=200, description="the token of the emailed link")]
+
+
+class UnsubscribeController(Controller):
+    """Turning notification emails off from an email, without signing in (RFC 8058)."""
+
+    tags = ("notifications",)
+
+    @post("/unsubscribe", operation_id="unsubscribe_one_click", status_code=HTTP_200_OK,
+          request_max_body_size=1024)
+    async def unsubscribe_one_click(self, token: UnsubscribeToken) -> Accepted:
+        """The one-click POST a mail client sends to the `List-Unsubscribe` address (body
+        `List-Unsubscribe=One-Click`, which is not needed: the signed token decides)."""
+        await unsubscribe.unsubscribe(token)
+        return Accepted(detail="Email notifications are off.")
+
+    @post("/api/unsubscribe", operation_id="unsubscribe_by_token", status_code=HTTP_200_OK)
+    async def unsubscribe_by_token(self, data: JSONBody[UnsubscribeIn]) -> Accepted:
+        """The same, from the confirmation page `/unsubscribe?token=...` (its button)."""
+        await unsubscribe.unsubscribe(data.token)
+        return Accepted(detail="Email notifications are off.")
+
+
+ROUTES: list[Any] = [NotificationController, PasswordResetController, UnsubscribeController]

@@ -38,6 +38,7 @@ import aiosmtplib
 import httpx
 
 from forum import sql
+from forum.notifications import unsubscribe
 from forum.settings import Settings
 from forum.tasks import cancel_and_wait
 
@@ -78,9 +79,17 @@ def webhook_enabled() -> bool:
     return _settings is not None and _settings.urgent_webhook_enabled
 
 
+def link(path: str, **query: str) -> str:
+    """An absolute link into the site (FORUM_PUBLIC_URL may carry a path prefix): every
+    link an email carries is built here."""
+    if _settings is None:
+        raise RuntimeError("mail is not configured (configure() was not called)")
+    return _settings.public_link(path, **query)
+
+
 def console_url() -> str:
     """Where coaches and moderators act on urgent items."""
-    return f"{site_and_url()[1]}/console"
+    return link("/console")
 
 
 def site_and_url() -> tuple[str, str]:
@@ -90,20 +99,20 @@ def site_and_url() -> tuple[str, str]:
 
 
 def notification_text(kind: str) -> tuple[str, str]:
-    site, url = site_and_url()
+    site, _ = site_and_url()
     subject = SUBJECTS.get(kind, "You have a new notification on {site}").format(site=site)
     if kind == "urgent":  # to coaches: nothing about the post or the person, only where to go
         body = (
             f"Hello,\n\n{subject}. An urgent item is waiting for a coach.\n\n"
             f"Open the console to see it and claim it:\n{console_url()}\n\n"
             f"You receive this email because you are a coach on {site} and turned on email "
-            f"notifications. You can turn them off in your account settings.\n"
+            f"notifications. You can turn them off in your account settings:\n{link('/account')}\n"
         )
         return subject, body
     body = (
-        f"Hello,\n\n{subject}.\n\nSign in to read it:\n{url}/notifications\n\n"
+        f"Hello,\n\n{subject}.\n\nSign in to read it:\n{link('/notifications')}\n\n"
         f"You receive this email because you turned on email notifications on {site}. "
-        f"You can turn them off in your account settings.\n"
+        f"You can turn them off in your account settings:\n{link('/account')}\n"
     )
     return subject, body
 
@@ -230,6 +239,7 @@ class Sender:
         self.webhook_secret = settings.urgent_webhook_secret or ""
         # rows of a kind this process cannot deliver stay queued for one that can
         self.sends_email, self.sends_webhooks = self.smtp is not None, self.webhook_url is not None
+        self.settings = settings
         self.poll_interval_s = poll_interval_s
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -347,7 +357,15 @@ class Sender:
         message["To"] = address
         message["Subject"] = row["subject"]
         message["Message-ID"] = make_msgid(domain=self.domain)
-        message.set_content(row["body"])
+        body = row["body"]
+        if row["kind"] == "notification":
+            # RFC 8058 one-click unsubscribe, bound to this account and this address: made
+            # here, at send time, because only now is the address known
+            stop = self.settings.public_link("/unsubscribe", token=unsubscribe.token_for(row["user"], address))
+            message["List-Unsubscribe"] = f"<{stop}>"
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            body += f"\nTo stop these emails now, open this link (no need to sign in):\n{stop}\n"
+        message.set_content(body)
         try:
             await aiosmtplib.send(
                 message,

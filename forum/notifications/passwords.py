@@ -51,11 +51,11 @@ async def request_reset(login: str, client_ip: str) -> None:
         if user_id is None:
             return
         token = await _new_link(user_id, TOKEN_TTL_S)
-        site, url = mail.site_and_url()
+        site, _ = mail.site_and_url()
         subject = f"Reset your password on {site}"
         body = (
             f"Hello,\n\nSomeone asked to reset the password of your account on {site}.\n"
-            f"To choose a new password, open this link within one hour:\n{url}/reset?token={token}\n\n"
+            f"To choose a new password, open this link within one hour:\n{mail.link('/reset', token=token)}\n\n"
             "If you did not ask for this, ignore this email: your password stays as it is.\n"
         )
         await mail.enqueue(user_id, "password_reset", subject, body)
@@ -134,10 +134,11 @@ async def invite(actor_id: int | None, user_id: int, email: str, *, hand_over_li
         token = await _new_link(user_id, INVITE_TTL_S, replace=True)
         await audit.write(actor_id, "invite", "user", user_id, None, {"valid_days": INVITE_TTL_S // 86400})
         if mail.enabled():
-            site, url = mail.site_and_url()
+            site, _ = mail.site_and_url()
             await mail.enqueue(user_id, "invitation", f"Your account on {site}", (
                 f"Hello,\n\nAn account on {site} was kept for you under the name {row['handle']}.\n"
-                f"To choose its password and sign in, open this link within seven days:\n{url}/reset?token={token}\n\n"
+                "To choose its password and sign in, open this link within seven days:\n"
+                f"{mail.link('/reset', token=token)}\n\n"
                 "If you do not know what this is about, ignore this email.\n"))
             return {"id": row["id"], "handle": row["handle"], "link": None}
     return {"id": row["id"], "handle": row["handle"], "link": f"/reset?token={token}"}
@@ -165,10 +166,10 @@ async def operator_reset(user_id: int) -> dict[str, Any]:
         await audit.write(audit.OPERATOR_ID, "password_reset_link", "user", user_id, None,
                           {"valid_hours": OPERATOR_RESET_TTL_S // 3600, "mailed": mailed})
         if mailed:
-            site, url = mail.site_and_url()
+            site, _ = mail.site_and_url()
             await mail.enqueue(user_id, "password_reset", f"Reset your password on {site}", (
                 f"Hello,\n\nThe team of {site} made you a link to choose a new password for your account "
-                f"{row['handle']}.\nOpen it within one day:\n{url}/reset?token={token}\n\n"
+                f"{row['handle']}.\nOpen it within one day:\n{mail.link('/reset', token=token)}\n\n"
                 "Until you use it, your current password keeps working.\n"))
             return {"id": row["id"], "handle": row["handle"], "link": None}
     return {"id": row["id"], "handle": row["handle"], "link": f"/reset?token={token}"}

@@ -21,6 +21,8 @@ class NotificationRead(msgspec.Struct):
     created_at: datetime
     read_at: datetime | None
     item_id: int | None = None  # an `urgent` notification: the urgent item (no post is named)
+    # the article's page on the blog when the topic has one (the comment is at `#comment-<id>` there)
+    topic_url: str | None = None
 
 
 class NotificationPage(msgspec.Struct):
@@ -45,3 +47,7 @@ class PasswordResetConfirm(msgspec.Struct):
 
 class Accepted(msgspec.Struct):
     detail: str
+
+
+class UnsubscribeIn(msgspec.Struct):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]

@@ -82,6 +82,7 @@ def _item(row: Any) -> dict[str, Any]:
         "item_id": row["item"],
         "created_at": row["created_at"],
         "read_at": row["read_at"],
+        "topic_url": row["topic_url"],
     }
 
 
@@ -91,7 +92,8 @@ async def list_for(user_id: int, limit: int, cursor: str | None) -> dict[str, An
     before_id = int(after["id"]) if after and isinstance(after.get("id"), int) else None
     rows = await sql.fetch(
         """
-        SELECT n.id, n.kind, n.comment, n.reason, n.item, n.created_at, n.read_at, t.slug AS topic_slug
+        SELECT n.id, n.kind, n.comment, n.reason, n.item, n.created_at, n.read_at,
+               t.slug AS topic_slug, t.url AS topic_url
           FROM notification n LEFT JOIN topic t ON t.id = n.topic
          WHERE n."user" = $1 AND ($2::bigint IS NULL OR n.id < $2)
          ORDER BY n.id DESC
@@ -112,7 +114,8 @@ async def list_for(user_id: int, limit: int, cursor: str | None) -> dict[str, An
 async def one_for(user_id: int, notification_id: int) -> dict[str, Any] | None:
     """One of the user's notifications as the list shows it (for the live stream)."""
     row = await sql.fetchrow(
-        "SELECT n.id, n.kind, n.comment, n.reason, n.item, n.created_at, n.read_at, t.slug AS topic_slug"
+        "SELECT n.id, n.kind, n.comment, n.reason, n.item, n.created_at, n.read_at,"
+        " t.slug AS topic_slug, t.url AS topic_url"
         ' FROM notification n LEFT JOIN topic t ON t.id = n.topic WHERE n.id = $1 AND n."user" = $2',
         notification_id, user_id)
     return _item(row) if row is not None else None

@@ -202,6 +202,7 @@ async def axe_scan(page: Any, label: str) -> dict[str, int]:
         results = await axe.run(frame)
         violations = results.response.get("violations", [])
         for v in violations:
+            print(f"  axe frame {index}: {v['id']} ({v.get('impact')}): {v.get('help')}")
             counts[v.get("impact") or "unknown"] = counts.get(v.get("impact") or "unknown", 0) + 1
             if v.get("impact") in SERIOUS:
                 targets = [n.get("target") for n in v.get("nodes", [])][:5]
@@ -218,9 +219,15 @@ async def screenshots(page: Any, name: str) -> list[Path]:
     original = page.viewport_size
     for width in (1280, 375):
         await page.set_viewport_size({"width": width, "height": 900})
-        await page.wait_for_timeout(400)  # the frame reports its new height
+        await page.wait_for_timeout(900)  # the frame reports its new height
+        # a tall viewport rather than a full-page capture: Chromium paints a cross-origin
+        # frame only where it is inside the viewport
+        height = int(await page.evaluate("document.documentElement.scrollHeight"))
+        await page.set_viewport_size({"width": width, "height": min(max(height, 600), 6000)})
+        await page.evaluate("window.scrollTo(0, 0)")
+        await page.wait_for_timeout(300)
         path = ARTIFACTS / f"{name}-{width}.png"
-        await page.screenshot(path=str(path), full_page=True)
+        await page.screenshot(path=str(path))
         out.append(path)
     if original:
         await page.set_viewport_size(original)

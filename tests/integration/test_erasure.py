@@ -128,7 +128,7 @@ async def test_erasure_leaves_no_trace_in_any_table(client: httpx.AsyncClient) -
     assert await _tables_containing(w["email"]) == ["forum_user.email"]
     assert "comment.body" in await _tables_containing(w["texts"][0])
 
-    r = await client.delete("/api/me", headers=auth(victim))
+    r = await client.request("DELETE", "/api/me", headers=auth(victim), json={"current_password": PASSWORD})
     assert r.status_code == 204
 
     for needle in [w["email"], victim.handle, *w["texts"]]:
@@ -161,11 +161,12 @@ async def test_erasure_leaves_no_trace_in_any_table(client: httpx.AsyncClient) -
 async def test_erasure_revokes_every_session_frees_the_email_and_holds_the_handle(client: httpx.AsyncClient) -> None:
     victim = await _register(client, "leaving@example.org")
     other = (await client.post("/api/auth/login", json={"login": victim.handle, "password": PASSWORD})).json()
-    assert (await client.delete("/api/me", headers=auth(victim))).status_code == 204
+    erase = {"current_password": PASSWORD}
+    assert (await client.request("DELETE", "/api/me", headers=auth(victim), json=erase)).status_code == 204
     assert (await client.get("/api/me", headers={"Authorization": f"Bearer {other['token']}"})).status_code == 401
     assert await sql.fetchval("SELECT count(*) FROM user_session") == 0
     # a second DELETE with the dead token is refused, not repeated
-    assert (await client.delete("/api/me", headers=auth(victim))).status_code == 401
+    assert (await client.request("DELETE", "/api/me", headers=auth(victim), json=erase)).status_code == 401
     r = await client.post("/api/auth/register", json={"handle": victim.handle, "password": PASSWORD})
     assert r.status_code == 409  # held for FORUM_ERASED_HANDLE_HOLD_DAYS (test_privacy.py)
     r = await client.post("/api/auth/register", json={"handle": victim.handle + "2", "password": PASSWORD,
@@ -185,7 +186,7 @@ async def test_erasure_is_all_or_nothing(client: httpx.AsyncClient, monkeypatch:
         raise RuntimeError("flags could not be removed")
 
     monkeypatch.setattr(moderation.services, "remove_flags_of", boom)
-    r = await client.delete("/api/me", headers=auth(victim))
+    r = await client.request("DELETE", "/api/me", headers=auth(victim), json={"current_password": PASSWORD})
     assert r.status_code == 500
     assert await sql.fetchval("SELECT handle FROM forum_user WHERE id = $1", victim.id) == victim.handle
     assert await sql.fetchval("SELECT body FROM comment WHERE author = $1", victim.id) == "atomic text"

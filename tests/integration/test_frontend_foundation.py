@@ -81,3 +81,17 @@ def test_frontend_settings() -> None:
     for bad in ("blog.example.org", "https://blog.example.org/path", "*", "https://a.example 'unsafe-inline'"):
         with pytest.raises(SettingsError, match="FORUM_EMBED_ORIGINS"):
             Settings.from_env({"FORUM_EMBED_ORIGINS": bad})
+
+
+def test_every_frontend_file_is_package_data() -> None:
+    """`pip install .` serves the front end: pyproject's package-data covers every asset."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["forum"]
+    package = root / "forum"
+    covered = {p for pattern in patterns for p in package.glob(pattern) if p.is_file()}
+    assets_on_disk = {p for p in (package / "frontend").rglob("*")
+                      if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts}
+    assert assets_on_disk and not (assets_on_disk - covered), sorted(str(p) for p in assets_on_disk - covered)

@@ -193,7 +193,8 @@ async def test_erasure_clears_the_persons_buckets(client: httpx.AsyncClient, rat
     person = [ratelimit.stored_key(f"login:name:{h.lower()}"),
               ratelimit.stored_key("login:name:bucket.person@example.org")]
     assert await sql.fetchval("SELECT count(*) FROM rate_limit_bucket WHERE key = ANY($1)", person) == 2
-    assert (await client.delete("/api/me", headers=bearer(reg))).status_code == 204
+    assert (await client.request("DELETE", "/api/me", headers=bearer(reg),
+                                json={"current_password": PASSWORD})).status_code == 204
     assert await sql.fetchval("SELECT count(*) FROM rate_limit_bucket WHERE key = ANY($1)", person) == 0
 
 
@@ -246,7 +247,8 @@ async def test_erasure_recounts_tombstones_and_holds_the_handle(client: httpx.As
     c = await post(client, topic["slug"], other, "someone answers", parent=b.json()["id"])
     assert c.status_code == 201
     assert await sql.fetchval("SELECT reply_count FROM comment WHERE id = $1", a.json()["id"]) == 2
-    assert (await client.delete("/api/me", headers=me)).status_code == 204
+    assert (await client.request("DELETE", "/api/me", headers=me,
+                                json={"current_password": PASSWORD})).status_code == 204
     counts = dict(await sql.fetch("SELECT id, reply_count FROM comment WHERE id = ANY($1::bigint[])",
                                   [a.json()["id"], b.json()["id"]]))
     assert counts == {a.json()["id"]: 1, b.json()["id"]: 1}  # only the other person's reply is left

@@ -201,6 +201,7 @@ async def test_staff_required_shows_in_status(client: httpx.AsyncClient) -> None
 async def test_erasure_removes_the_factor(client: httpx.AsyncClient) -> None:
     _, headers, uid = await _register(client)
     await _enrol(client, headers)
-    assert (await client.delete("/api/me", headers=headers)).status_code == 204
+    erase = {"current_password": PASSWORD}
+    assert (await client.request("DELETE", "/api/me", headers=headers, json=erase)).status_code == 204
     for table in ("second_factor", "recovery_code", "login_challenge"):
         assert await sql.fetchval(f'SELECT count(*) FROM {table} WHERE "user" = $1', uid) == 0

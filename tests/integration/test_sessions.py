@@ -50,7 +50,8 @@ async def test_suspended_user_can_sign_in_read_and_leave(client: httpx.AsyncClie
     me = (await client.get("/api/me", headers=headers)).json()
     assert me["status"] == "suspended" and me["suspended_until"] is None
     assert (await client.get("/api/me/export", headers=headers)).status_code == 200
-    assert (await client.delete("/api/me", headers=headers)).status_code == 204
+    assert (await client.request("DELETE", "/api/me", headers=headers,
+                                json={"current_password": PASSWORD})).status_code == 204
 
 
 async def test_each_login_is_a_separate_session(client: httpx.AsyncClient) -> None:

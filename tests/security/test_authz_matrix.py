@@ -57,6 +57,18 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/me/notifications/read"): USERS,
     ("GET", "/api/me/notifications/events"): USERS,
     ("GET", "/api/users/{user_id}"): ALL,
+    # the reader's account pages (issue 17): sign out everywhere, one-click unsubscribe by token
+    ("POST", "/api/auth/logout-everywhere"): USERS,
+    ("POST", "/api/unsubscribe"): ALL,  # the signed token decides, not a session
+    ("POST", "/unsubscribe"): ALL,  # RFC 8058 one-click POST from a mail client
+    # the account pages: the same HTML shell for everyone (the page's script signs in with the API)
+    ("GET", "/signin"): ALL,
+    ("GET", "/register"): ALL,
+    ("GET", "/reset"): ALL,
+    ("GET", "/confirm-email"): ALL,
+    ("GET", "/notifications"): ALL,
+    ("GET", "/account"): ALL,
+    ("GET", "/unsubscribe"): ALL,
     ("PATCH", "/api/admin/users/{user_id}"): frozenset({ADMIN}),
     ("POST", "/api/admin/users/{user_id}/invite"): frozenset({ADMIN}),
     ("GET", "/api/admin/export"): frozenset({ADMIN}),
@@ -113,6 +125,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/static/{version}/{file_path}"): ALL,
     ("GET", "/embed.js"): ALL,
     ("GET", "/count.js"): ALL,
+    ("GET", "/embed/thread"): ALL,  # the widget's page (it reads the thread through the API)
+    ("GET", "/api/topics/{slug}/feed.atom"): ALL,  # the thread's public comments
+    ("GET", "/api/guest-challenge"): ALL,  # the guest spam check
     # moderation
     ("GET", "/api/moderation/queues"): MOD_UP,
     ("GET", "/api/moderation/queue"): MOD_UP,
@@ -128,7 +143,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", "/api/moderation/rules"): frozenset({ADMIN}),
 }
 # Routes whose objects one persona's success would use up: a fresh world per persona.
-CONSUMING = {("DELETE", "/api/me"), ("POST", "/api/auth/logout"), ("DELETE", "/api/comments/{comment_id}")}
+CONSUMING = {("DELETE", "/api/me"), ("POST", "/api/auth/logout"), ("POST", "/api/auth/logout-everywhere"),
+             ("DELETE", "/api/comments/{comment_id}")}
 PASSWORD = "Pw-matrix-" + uuid.uuid4().hex[:12]
 ARTICLE_URL = "https://blog.example/matrix"  # + the world's slug: its article's address
 

@@ -53,7 +53,7 @@ async def table_counts() -> dict[str, int]:
 
 
 # Sweeping these as admin would end the admin's own session (and hide every later result).
-SESSION_ENDING = {("POST", "/api/auth/logout"), ("DELETE", "/api/me")}
+SESSION_ENDING = {("POST", "/api/auth/logout"), ("POST", "/api/auth/logout-everywhere"), ("DELETE", "/api/me")}
 
 
 def body_ops(w: World, with_body_only: bool = False) -> list[tuple[str, str]]:
