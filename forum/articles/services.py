@@ -155,8 +155,15 @@ async def first_sight(url: str, title: str | None, viewer: Viewer | None, client
     found = await topics.topic_by_url(canonical, viewer)
     if found is not None:
         return Created(found, False)
-    if not creation_allowed(settings, canonical) or (await topics.resolve_urls([canonical])):
-        raise NotFound(NOT_FOUND)  # unlisted origin, auto articles off, or a topic the viewer may not see
+    if not creation_allowed(settings, canonical):
+        raise NotFound(NOT_FOUND)  # unlisted origin, or auto articles off
+    if await topics.resolve_urls([canonical]):
+        # made a moment ago by a concurrent first sight (then it is this page's thread), or a
+        # topic the viewer may not see (a held discussion: never shadowed by a new one)
+        found = await topics.topic_by_url(canonical, viewer)
+        if found is None:
+            raise NotFound(NOT_FOUND)
+        return Created(found, False)
     await ratelimit.check(ratelimit.Window(f"article:ip:{client_ip}", *PER_ADDRESS, RATE_DETAIL),
                           ratelimit.Window(f"article:site:{origin_of(canonical)}", *PER_SITE, RATE_DETAIL))
     clean = article_title(title, canonical)
