@@ -165,7 +165,8 @@ async def test_first_sights_are_rate_limited_per_site(client: httpx.AsyncClient,
 async def test_concurrent_first_sights_make_one_thread(client: httpx.AsyncClient, articles_on: Settings) -> None:
     answers = await asyncio.gather(*(_see(client, URL + ("/" if i % 2 else ""), f"Title {i}") for i in range(8)))
     statuses = sorted(r.status_code for r in answers)
-    assert statuses.count(201) == 1 and statuses.count(200) == 7, [(r.status_code, r.text[:300]) for r in answers if r.status_code != 200]
+    assert statuses.count(201) == 1 and statuses.count(200) == 7, [
+        (r.status_code, r.text[:300]) for r in answers if r.status_code != 200]
     assert len({r.json()["id"] for r in answers}) == 1
     assert await sql.fetchval("SELECT count(*) FROM topic") == 1
     assert await sql.fetchval("SELECT count(*) FROM forum_user WHERE status = 'system'") == 1

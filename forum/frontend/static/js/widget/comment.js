@@ -5,10 +5,10 @@ import { t } from '../lib/i18n.js';
 import { relativeTime, exactTime, avatar } from './util.js';
 import { Composer } from './composer.js';
 
-function When({ iso, label }) {
+function When({ iso, id }) {
   return html`<span class="when">
-    <time datetime=${iso} tabindex="0" aria-describedby=${undefined}>${label ? `${label} ` : ''}${relativeTime(iso)}</time>
-    <span class="exact" role="tooltip">${exactTime(iso)}</span>
+    <time datetime=${iso} tabindex="0" aria-describedby=${id}>${relativeTime(iso)}</time>
+    <span class="exact" role="tooltip" id=${id}>${exactTime(iso)}</span>
   </span>`;
 }
 
@@ -44,7 +44,7 @@ export function Comment({ c, app, depth }) {
           ${c.author_badge && html` <span class=${`badge badge-${c.author_badge}`}>${t(`widget.badge.${c.author_badge}`)}</span>`}
           ${mine && html` <span class="tag">${t('widget.you')}</span>`}
         </span>
-        <${When} iso=${c.created_at} />
+        <${When} iso=${c.created_at} id=${`when-${c.id}`} />
         ${c.edited_at && html`<span class="muted edited">${t('widget.edited')}</span>`}
       </header>
       ${c.status === 'pending' && html`<p class="notice pending-note">${t('widget.awaiting_moderation')}</p>`}

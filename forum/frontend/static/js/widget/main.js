@@ -68,6 +68,9 @@ function createApp(rerender) {
         app.listen();
         if (cfg.comment) await app.openComment(cfg.comment);
         if (state.me) app.loadNotes();
+        // the notification stream needs a header an EventSource cannot send: look again now and then
+        setInterval(() => { if (state.me && !document.hidden) app.loadNotes(); }, 120000);
+        document.addEventListener('visibilitychange', () => { if (state.me && !document.hidden) app.loadNotes(); });
       } catch (err) {
         state.phase = 'error';
         state.notice = err.message_for_reader || t('common.error_generic');
