@@ -448,3 +448,18 @@ async def test_a_page_without_a_thread_says_so(page: Any, forum_server: ForumSer
                     url=f"https://elsewhere.example/{uuid.uuid4().hex[:8]}")
     await page.goto(url)
     await expect(widget(page).get_by_text("Comments are not open here.")).to_be_visible(timeout=15000)
+
+
+async def test_the_blog_sets_its_own_look_and_bad_values_are_dropped(
+        page: Any, forum_server: ForumServer, host_site: HostSite, promoted: dict[str, Any], rules: None) -> None:
+    slug = new_topic(forum_server, promoted)
+    post(forum_server, promoted["coach"]["token"], slug, f"Styled by the blog ({slug})")
+    look = ('data-forum-accent="#0b6e4f" data-forum-radius="2px" data-forum-font="Georgia, serif" '
+            'data-forum-link="url(https://tracker.example/x)"')
+    frame = await open_thread(page, host_page(host_site, forum_server, f"look-{slug}.html", slug=slug, extra=look))
+    await expect(frame.get_by_text(f"Styled by the blog ({slug})")).to_be_visible()
+    css = await page.frames[1].evaluate(
+        "['--forum-accent', '--forum-radius', '--forum-font', '--forum-link']"
+        ".map((p) => getComputedStyle(document.documentElement).getPropertyValue(p).trim())")
+    assert css[:3] == ["#0b6e4f", "2px", "Georgia, serif"], css
+    assert "url(" not in css[3] and css[3].startswith("#"), css  # the stylesheet's own link colour stays

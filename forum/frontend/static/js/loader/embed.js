@@ -3,7 +3,9 @@
    <script src="https://FORUM/embed.js" data-forum-topic="SLUG" async></script>
    Options (data- attributes of the script tag): data-forum-topic, data-forum-url (else the
    page's <link rel="canonical">), data-forum-title, data-forum-theme (light|dark|auto),
-   data-forum-lang, data-forum-container (default "forum-thread").
+   data-forum-lang, data-forum-container (default "forum-thread"); the blog's look:
+   data-forum-accent, -accent-text, -link, -bg, -text (#colours), -font (a font list),
+   -radius (a length), checked by the forum before use.
    The widget runs in an iframe from the forum's origin: the page's scripts never see a
    reader's token, and neither side's CSS touches the other. Messages are checked both ways:
    here only from our iframe's window and the forum's origin. */
@@ -26,6 +28,11 @@
   q.set('theme', d.forumTheme || 'auto');
   q.set('lang', d.forumLang || document.documentElement.lang || 'en');
   q.set('parent', location.origin);
+  var look = ['accent', 'accent-text', 'link', 'bg', 'text', 'font', 'radius'].map(function (n) {
+    var v = script.getAttribute('data-forum-' + n);
+    return v ? n + ':' + v : '';
+  }).filter(Boolean).join(';');
+  if (look) q.set('vars', look);
   var m = /^#comment-(\d+)$/.exec(location.hash);
   if (m) q.set('comment', m[1]);
   var frame = document.createElement('iframe');

@@ -407,6 +407,9 @@ function Root() {
   return html`<${Widget} app=${ref.current} />`;
 }
 
+// the blog's colours, font and radius (data-forum-* on the script tag, checked by the server)
+Object.entries(cfg.vars || {}).forEach(([prop, value]) => document.documentElement.style.setProperty(prop, value));
+
 const mount = document.getElementById('forum-widget');
 mount.textContent = '';
 render(html`<${Root} />`, mount);
