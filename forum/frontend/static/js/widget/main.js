@@ -86,7 +86,8 @@ function createApp(rerender) {
       const found = await quiet(() => api('GET', `/api/topics/by-url?url=${encodeURIComponent(cfg.url)}`));
       if (found) return found;
       // first sight of an article on an allowed blog: the forum may open its thread
-      return quiet(() => api('POST', '/api/topics/by-url', { url: cfg.url, title: cfg.title || cfg.url }, { anonymous: true }));
+      // its title: data-forum-title or the page's title (embed.js); else the forum makes one from the address
+      return quiet(() => api('POST', '/api/topics/by-url', { url: cfg.url, title: cfg.title || null }, { anonymous: true }));
     },
 
     async loadThread(cursor, append = false) {
