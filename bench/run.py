@@ -27,10 +27,11 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench import baseline, client, seed
+from bench import baseline, client, render, seed
 from bench.server import BENCH_DIR, Server, run_wrk
 
-ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "workers2", "two-servers")
+ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "workers2", "two-servers", "render")
+RENDER_RUNS = 15
 CONNECTIONS = 50
 POST_CONNECTIONS = 16
 
@@ -244,6 +245,20 @@ def scenario_7(ctx: Context, srv: Server) -> None:
         return
     rss = srv.rss_mb()
     ctx.rows.append(Row(name, target="<200 MB", passed=rss < 200, note=f"RSS {rss:.0f} MB"))
+
+
+def scenario_render(ctx: Context, srv: Server) -> None:
+    """The widget's render of a 200-comment thread in headless Chromium (bench/render.py)."""
+    runs = 5 if ctx.args.quick else RENDER_RUNS
+    name = f"render: widget, 200 comments, median of {runs}"
+    target = f"<{render.TARGET_MS:.0f} ms data->render"
+    why = render.unavailable()
+    if why:
+        ctx.rows.append(Row.unavailable(name, why, target))
+        return
+    r = render.measure(srv.url, "bench-render", runs)
+    ctx.rows.append(Row(name, p50=r["render_ms"], target=target, passed=r["render_ms"] < render.TARGET_MS,
+                        note=f"max {r['render_max_ms']:.0f} ms; raw fetch of the data {r['fetch_ms']:.1f} ms"))
 
 
 def scenario_2(ctx: Context, srv: Server) -> None:
@@ -728,7 +743,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if shutil.which("wrk") is None:
+    if args.only - {"render"} and shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: see bench/README.md (apt-get install -y wrk)")
     started = datetime.now(UTC)
     load0 = os.getloadavg()[0]
@@ -763,6 +778,7 @@ def main(argv: list[str] | None = None) -> int:
                 ("5", lambda: scenario_5(ctx, srv)),
                 ("4", lambda: scenario_4(ctx, srv, body, body_file)),
                 ("6", lambda: scenario_6(ctx, srv, body, body_file)),
+                ("render", lambda: scenario_render(ctx, srv)),
             ]
             for name, step in steps:
                 if ctx.wanted(name) and (name != "7" or ctx.wanted("1")):

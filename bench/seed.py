@@ -157,6 +157,9 @@ class Seeder:
 # Subtree shapes: parent index of each reply within its root's subtree.
 SHAPE_200 = (0, 1, 0)  # root, a reply, a reply to it, a second reply: 4 comments per root
 SHAPE_2 = (0,)  # root and one reply
+# the render bench: a root and 9 replies up to 3 deep, 10 comments per root; 20 roots (the
+# widget's first page) x 10 = 200 comments, all shown at once
+SHAPE_RENDER = (0, 1, 2, 0, 4, 5, 0, 7, 0)
 
 
 async def seed_all(dsn: str, moderation_items: int = 2000, moderators: int = 8) -> Seeded:
@@ -174,6 +177,8 @@ async def seed_all(dsn: str, moderation_items: int = 2000, moderators: int = 8) 
             t = await s.topic("bench-hot", admin)
             await s.thread("bench-hot", t, authors, 50, SHAPE_200)
             # 3: the same page shape in a small and a huge thread: 50 roots x 2 on page 1
+            t = await s.topic("bench-render", admin)
+            await s.thread("bench-render", t, authors, 20, SHAPE_RENDER)
             t = await s.topic("bench-small", admin)
             await s.thread("bench-small", t, authors, 50, SHAPE_2)
             t = await s.topic("bench-huge", admin)

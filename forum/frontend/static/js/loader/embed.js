@@ -24,7 +24,8 @@
   var q = new URLSearchParams();
   if (d.forumTopic) q.set('topic', d.forumTopic);
   if (url) q.set('url', url);
-  q.set('title', d.forumTitle || document.title || '');
+  // the embed page takes at most 300 characters of title (the thread's title is cut shorter still)
+  q.set('title', (d.forumTitle || document.title || '').trim().slice(0, 300));
   q.set('theme', d.forumTheme || 'auto');
   q.set('lang', d.forumLang || document.documentElement.lang || 'en');
   q.set('parent', location.origin);

@@ -1,5 +1,5 @@
 // The comment widget: the thread of one article, inside the forum's iframe (see embed.js).
-import { html, render, useState, useEffect, useRef } from '../lib/ui.js';
+import { html, render, useState, useEffect, useLayoutEffect, useRef } from '../lib/ui.js';
 import { t } from '../lib/i18n.js';
 import { store } from '../lib/storage.js';
 import { api, session, setToken } from './api.js';
@@ -9,6 +9,13 @@ import { Composer } from './composer.js';
 import { AuthDialog, ConfirmDialog, FlagDialog, NotificationsDialog } from './dialogs.js';
 
 const PAGE = 20;
+// Performance marks (bench/render.py reads them): the thread's first page has arrived, and the
+// render showing it has been committed to the DOM; the measure between them is the render time.
+const DATA_MARK = 'forum:thread-data';
+const RENDER_MARK = 'forum:thread-rendered';
+const mark = (name) => {
+  if (window.performance && performance.mark && !performance.getEntriesByName(name).length) performance.mark(name);
+};
 const STAFF = ['coach', 'moderator', 'admin'];
 const narrow = window.matchMedia('(max-width: 30rem)');
 
@@ -86,13 +93,15 @@ function createApp(rerender) {
       const found = await quiet(() => api('GET', `/api/topics/by-url?url=${encodeURIComponent(cfg.url)}`));
       if (found) return found;
       // first sight of an article on an allowed blog: the forum may open its thread
-      return quiet(() => api('POST', '/api/topics/by-url', { url: cfg.url, title: cfg.title || cfg.url }, { anonymous: true }));
+      // its title: data-forum-title or the page's title (embed.js); else the forum makes one from the address
+      return quiet(() => api('POST', '/api/topics/by-url', { url: cfg.url, title: cfg.title || null }, { anonymous: true }));
     },
 
     async loadThread(cursor, append = false) {
       const q = new URLSearchParams({ sort: state.sort, limit: String(PAGE) });
       if (cursor) q.set('cursor', cursor);
       const page = await api('GET', `/api/topics/${encodeURIComponent(state.topic.slug)}/comments?${q}`);
+      if (!cursor) mark(DATA_MARK);
       const items = page.items.map(normal);
       state.roots = append ? state.roots.concat(items.filter((c) => !byId.has(c.id))) : items;
       state.next = page.next_cursor;
@@ -404,6 +413,12 @@ function Root() {
   const ref = useRef(null);
   if (!ref.current) ref.current = createApp(() => setTick((n) => n + 1));
   useEffect(() => { ref.current.start(); }, []);
+  const ready = ref.current.state.phase === 'ready';
+  useLayoutEffect(() => {
+    if (!ready || !window.performance || performance.getEntriesByName(RENDER_MARK).length) return;
+    mark(RENDER_MARK);
+    if (performance.measure) performance.measure('forum:thread-render', DATA_MARK, RENDER_MARK);
+  }, [ready]);
   return html`<${Widget} app=${ref.current} />`;
 }
 
