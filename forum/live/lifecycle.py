@@ -9,48 +9,26 @@ vanished client) is dropped and its stream ends, so nobody blocks writers or oth
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 from forum.events import COMMENT, EventListener, TopicEvent
+from forum.live.fanout import Fanout
 
 log = logging.getLogger("forum.live")
 
 QUEUE_SIZE = 100
 
 
-class Subscriber:
-    __slots__ = ("dropped", "queue", "topic_id")
+class Broker(Fanout):
+    """Keyed by topic id."""
 
-    def __init__(self, topic_id: int):
-        self.topic_id = topic_id
-        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
-        self.dropped = asyncio.Event()
-
-
-class Broker:
     def __init__(self) -> None:
-        self.topics: dict[int, set[Subscriber]] = {}
-
-    def subscribe(self, topic_id: int) -> Subscriber:
-        sub = Subscriber(topic_id)
-        self.topics.setdefault(topic_id, set()).add(sub)
-        return sub
-
-    def unsubscribe(self, sub: Subscriber) -> None:
-        subs = self.topics.get(sub.topic_id)
-        if subs is not None:
-            subs.discard(sub)
-            if not subs:
-                del self.topics[sub.topic_id]
-
-    def subscriber_count(self) -> int:
-        return sum(len(s) for s in self.topics.values())
+        super().__init__(QUEUE_SIZE)
 
     def on_event(self, event: TopicEvent) -> Any:
         """EventListener handler: cheap and synchronous unless someone watches the topic."""
-        if event.kind != COMMENT or event.comment_id is None or event.topic_id not in self.topics:
+        if event.kind != COMMENT or event.comment_id is None or not self.watched(event.topic_id):
             return None
         return self._publish(event.topic_id, event.comment_id)
 
@@ -67,14 +45,6 @@ class Broker:
             return
         self.deliver(topic_id, comment)
 
-    def deliver(self, topic_id: int, comment: dict[str, Any]) -> None:
-        for sub in list(self.topics.get(topic_id, ())):
-            try:
-                sub.queue.put_nowait(comment)
-            except asyncio.QueueFull:
-                sub.dropped.set()
-                self.unsubscribe(sub)
-
 
 async def on_startup(app: Any, settings: Any, listener: EventListener) -> None:
     broker = Broker()  # one per app: the app's listener feeds only the app's streams
@@ -86,7 +56,4 @@ async def on_shutdown(app: Any) -> None:
     broker: Broker | None = getattr(app.state, "live_broker", None)
     if broker is None:
         return
-    for subs in list(broker.topics.values()):
-        for sub in list(subs):
-            sub.dropped.set()
-            broker.unsubscribe(sub)
+    broker.close_all()

@@ -9,45 +9,26 @@ connected to. Bounded queues: a slow client is dropped, never waited for.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import msgspec
 from litestar.response.sse import ServerSentEventMessage
+
+from forum.live import fanout
+from forum.live.fanout import Fanout
 
 log = logging.getLogger("forum.notifications")
 
 QUEUE_SIZE = 50
-HEARTBEAT_S = 15.0
 
 
-class Subscriber:
-    __slots__ = ("dropped", "queue", "user_id")
+class NotificationBroker(Fanout):
+    """Keyed by the recipient's user id."""
 
-    def __init__(self, user_id: int):
-        self.user_id = user_id
-        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
-        self.dropped = asyncio.Event()
-
-
-class NotificationBroker:
     def __init__(self) -> None:
-        self.users: dict[int, set[Subscriber]] = {}
-
-    def subscribe(self, user_id: int) -> Subscriber:
-        sub = Subscriber(user_id)
-        self.users.setdefault(user_id, set()).add(sub)
-        return sub
-
-    def unsubscribe(self, sub: Subscriber) -> None:
-        subs = self.users.get(sub.user_id)
-        if subs is not None:
-            subs.discard(sub)
-            if not subs:
-                del self.users[sub.user_id]
+        super().__init__(QUEUE_SIZE)
 
     def on_payload(self, payload: str) -> Any:
         """EventListener channel handler: cheap unless the recipient has a stream here."""
@@ -57,7 +38,7 @@ class NotificationBroker:
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring malformed notification payload")
             return None
-        if user_id not in self.users:
+        if not self.watched(user_id):
             return None
         return self._publish(user_id, notification_id)
 
@@ -72,40 +53,6 @@ class NotificationBroker:
         if item is not None:
             self.deliver(user_id, item)
 
-    def deliver(self, user_id: int, item: dict[str, Any]) -> None:
-        for sub in list(self.users.get(user_id, ())):
-            try:
-                sub.queue.put_nowait(item)
-            except asyncio.QueueFull:
-                sub.dropped.set()
-                self.unsubscribe(sub)
 
-    def close_all(self) -> None:
-        for subs in list(self.users.values()):
-            for sub in list(subs):
-                sub.dropped.set()
-                self.unsubscribe(sub)
-
-
-async def stream(broker: NotificationBroker, user_id: int) -> AsyncIterator[ServerSentEventMessage]:
-    sub = broker.subscribe(user_id)
-    dropped = asyncio.ensure_future(sub.dropped.wait())
-    getter: asyncio.Future[dict[str, Any]] | None = None
-    try:
-        yield ServerSentEventMessage(comment="connected", retry=3000)
-        while not sub.dropped.is_set():
-            getter = asyncio.ensure_future(sub.queue.get())
-            done, _ = await asyncio.wait({getter, dropped}, timeout=HEARTBEAT_S, return_when=asyncio.FIRST_COMPLETED)
-            if getter not in done:
-                getter.cancel()
-                if not done:
-                    yield ServerSentEventMessage(comment="ping")
-                continue
-            item = getter.result()
-            yield ServerSentEventMessage(event="notification", id=item["id"],
-                                         data=msgspec.json.encode(item).decode())
-    finally:  # a disconnect cancels the response: leave no task behind
-        dropped.cancel()
-        if getter is not None:
-            getter.cancel()
-        broker.unsubscribe(sub)
+def stream(broker: NotificationBroker, user_id: int) -> AsyncIterator[ServerSentEventMessage]:
+    return fanout.stream(broker, user_id, "notification")

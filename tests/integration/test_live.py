@@ -21,7 +21,7 @@ import uvicorn
 
 from forum import live
 from forum.app import create_app
-from forum.live import controllers as live_controllers
+from forum.live import fanout
 from forum.live.lifecycle import Broker
 from forum.live.lifecycle import on_shutdown as live_shutdown
 from forum.live.lifecycle import on_startup as live_startup
@@ -150,7 +150,7 @@ async def test_comment_reaches_streams_on_both_apps_and_private_pending_never(se
 
 async def test_heartbeat_and_disconnect_unsubscribes(servers: list[str], app: Any,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(live_controllers, "HEARTBEAT_S", 0.2)
+    monkeypatch.setattr(fanout, "HEARTBEAT_S", 0.2)
     topic = await make_topic()
     broker: Broker = app.state.live_broker
     async with Stream(servers[0], topic["slug"]) as s:
@@ -173,4 +173,4 @@ async def test_a_full_subscriber_is_dropped_without_blocking_others() -> None:
     broker.deliver(7, {"id": 999})  # slow's queue is full: dropped, fast still served
     assert slow.dropped.is_set() and not fast.dropped.is_set()
     assert fast.queue.get_nowait() == {"id": 999}
-    assert broker.topics[7] == {fast}
+    assert broker.subscribers[7] == {fast}
