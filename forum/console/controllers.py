@@ -502,13 +502,47 @@ async def console_rules_try(request: Request[Any, Any, Any], data: FormData) -> 
 
 @get("/users", operation_id="console_users", include_in_schema=False)
 async def console_users(request: Request[Any, Any, Any]) -> Template:
-    viewer = await _need(request, "admin")
+    return await _users_page(request, await _need(request, "admin"))
+
+
+async def _users_page(request: Request[Any, Any, Any], viewer: Viewer, status_code: int = 200,
+                      **extra: Any) -> Template:
+    from forum.notifications import mail
+
     search = request.query_params.get("q", "").strip()[:100] or None
     role = request.query_params.get("role") or None
     users = await accounts.list_users(role if role in RANK else None, search, 100)
     for u in users:
         u.pop("email", None)
-    return _page("users", "console.users.title", viewer, users=users, search=search or "", role=role or "")
+    return _page("users", "console.users.title", viewer, status_code=status_code, users=users, search=search or "",
+                 role=role or "", mail_on=mail.enabled(), note=request.query_params.get("note"), **extra)
+
+
+@post("/users/{user_id:int}/{verb:str}", operation_id="console_user_act", include_in_schema=False)
+async def console_user_act(request: Request[Any, Any, Any], user_id: FromPath[Id], verb: FromPath[str],
+                           data: FormData, state: State) -> Template | Redirect:
+    """An invitation (an account without a password) or a password-reset link, through the
+    services `forum users invite` / `forum users reset-password` use, audited with the admin
+    as the actor. Mailed when mail is on; otherwise the link is shown on this response only
+    (never stored, never cached), for the admin to pass on in person, as the CLI prints it."""
+    from forum.notifications import passwords
+
+    viewer = await _need(request, "admin")
+    try:
+        if verb == "invite":
+            made = await passwords.invite(viewer.id, user_id, str(data.get("email", "")), hand_over_link=True)
+        elif verb == "reset-link":
+            made = await passwords.operator_reset(user_id, actor_id=viewer.id)
+        else:
+            raise Refused()
+    except DomainError as exc:
+        return await _users_page(request, viewer, status_code=exc.status_code, error=exc.detail)
+    if made["link"] is None:
+        return _back("/console/users", f"{verb}-mailed")
+    shown = _page("link", "console.link.title", viewer, verb=verb, handle=made["handle"],
+                  link=state.settings.public_url.rstrip("/") + made["link"])
+    shown.headers["Cache-Control"] = "no-store"
+    return shown
 
 
 @get("/settings", operation_id="console_settings", include_in_schema=False)
@@ -533,7 +567,7 @@ ROUTER = Router(
                     console_enrol_confirm, console_events, console_queue, console_item, console_decide, console_bulk,
                     console_coach, console_coach_act, console_coach_stats, console_log, console_log_csv,
                     console_person, console_person_act, console_rules, console_rules_save, console_rules_try,
-                    console_users, console_settings],
+                    console_users, console_user_act, console_settings],
     middleware=[DefineMiddleware(ConsoleCSRF)],
     exception_handlers={Refused: lambda r, e: _page("refused", "console.refused.title",
                                                       r.scope.get("state", {}).get("console_viewer"), 403),

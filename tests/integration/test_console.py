@@ -76,3 +76,61 @@ async def test_moderator_approves_a_guest_comment(client: httpx.AsyncClient) -> 
     out = await client.post("/console/sign-out", data={"_csrf_token": _csrf(queue.text)})
     assert out.status_code in (302, 303)
     assert (await client.get("/console/queue")).status_code in (302, 303)
+
+
+def _link(html: str) -> str:
+    found = re.search(r'id="link" readonly value="[^"]*(/reset\?token=[^"]+)"', html)
+    assert found, html[:2000]
+    return found.group(1).replace("&amp;", "&")
+
+
+async def test_admin_makes_a_reset_link_shown_once_and_audited(client: httpx.AsyncClient) -> None:
+    reader = await _account("reader")
+    reader_id = await sql.fetchval("SELECT id FROM forum_user WHERE handle = $1", reader)
+    admin = await _account("admin")
+    admin_id = await sql.fetchval("SELECT id FROM forum_user WHERE handle = $1", admin)
+    await _sign_in(client, admin)
+    users = await client.get("/console/users")
+    assert users.status_code == 200 and "Mail is off on this server" in users.text
+    assert f'action="/console/users/{reader_id}/reset-link"' in users.text
+    assert (await client.post(f"/console/users/{reader_id}/reset-link")).status_code == 403  # no CSRF token
+    r = await client.post(f"/console/users/{reader_id}/reset-link", data={"_csrf_token": _csrf(users.text)})
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert "This link is shown only now" in r.text
+    token = _link(r.text).split("token=", 1)[1]
+    entry = await sql.fetchrow("SELECT actor_id, action FROM audit_log WHERE target_id = $1"
+                               " AND action = 'password_reset_link' ORDER BY id DESC LIMIT 1", reader_id)
+    assert entry is not None and entry["actor_id"] == admin_id
+    r = await client.post("/api/auth/password-reset/confirm", json={"token": token, "password": "A-new-pass-77-word"})
+    assert r.status_code == 204, r.text
+
+
+async def test_admin_invites_an_imported_account(client: httpx.AsyncClient) -> None:
+    handle = unique("imp")
+    user_id = await sql.fetchval("INSERT INTO forum_user (handle, role, status, notify_email, created_at)"
+                                 " VALUES ($1, 'reader', 'active', false, now()) RETURNING id", handle)
+    with_password = await _account("reader")
+    other_id = await sql.fetchval("SELECT id FROM forum_user WHERE handle = $1", with_password)
+    admin = await _account("admin")
+    await _sign_in(client, admin)
+    users = await client.get("/console/users")
+    assert f'action="/console/users/{user_id}/invite"' in users.text
+    assert f'action="/console/users/{other_id}/invite"' not in users.text  # it has a password: a reset link
+    r = await client.post(f"/console/users/{user_id}/invite",
+                          data={"email": "Parent@Example.org", "_csrf_token": _csrf(users.text)})
+    assert r.status_code == 200 and "/reset?token=" in _link(r.text)
+    assert await sql.fetchval("SELECT email FROM forum_user WHERE id = $1", user_id) == "parent@example.org"
+    assert await sql.fetchval("SELECT count(*) FROM audit_log WHERE action = 'invite' AND target_id = $1"
+                              " AND actor_id = (SELECT id FROM forum_user WHERE handle = $2)", user_id, admin) == 1
+    r = await client.post(f"/console/users/{other_id}/invite",
+                          data={"email": "someone@example.org", "_csrf_token": _csrf(users.text)})
+    assert r.status_code == 409 and "has a password" in r.text
+
+
+async def test_a_moderator_cannot_make_links(client: httpx.AsyncClient) -> None:
+    reader_id = await sql.fetchval("SELECT id FROM forum_user WHERE handle = $1", await _account("reader"))
+    await _sign_in(client, await _account("moderator"))
+    page = await client.get("/console/rules")
+    r = await client.post(f"/console/users/{reader_id}/reset-link", data={"_csrf_token": _csrf(page.text)})
+    assert r.status_code == 403 and "/reset?token=" not in r.text
+    assert await sql.fetchval("SELECT count(*) FROM password_reset WHERE \"user\" = $1", reader_id) == 0
