@@ -18,7 +18,7 @@ from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
 from litestar.middleware import DefineMiddleware
 from litestar.params import Body, FromPath
-from litestar.response import Redirect, ServerSentEvent, Template
+from litestar.response import Redirect, ServerSentEvent, Stream, Template
 
 from forum import sql
 from forum.accounts import secondfactor
@@ -561,13 +561,25 @@ async def console_settings(request: Request[Any, Any, Any], state: State) -> Tem
     return _page("settings", "console.settings.title", viewer, shown=shown)
 
 
+@get("/settings/export", operation_id="console_export", include_in_schema=False)
+async def console_export(request: Request[Any, Any, Any]) -> Stream:
+    """The site export download: the stream GET /api/admin/export and `forum export` give."""
+    from forum.transfer import jsonio
+
+    await _need(request, "admin")
+    return Stream(jsonio.export_chunks(None), media_type="application/json",
+                  headers={"Content-Disposition": 'attachment; filename="forum-export.json"',
+                           "Cache-Control": "no-store"})
+
+
 ROUTER = Router(
     path="/console",
     route_handlers=[console_start, console_sign_in, console_second_factor, console_sign_out, console_enrol,
                     console_enrol_confirm, console_events, console_queue, console_item, console_decide, console_bulk,
                     console_coach, console_coach_act, console_coach_stats, console_log, console_log_csv,
                     console_person, console_person_act, console_rules, console_rules_save, console_rules_try,
-                    console_users, console_user_act, console_settings],
+                    console_users, console_user_act, console_settings,
+                    console_export],
     middleware=[DefineMiddleware(ConsoleCSRF)],
     exception_handlers={Refused: lambda r, e: _page("refused", "console.refused.title",
                                                       r.scope.get("state", {}).get("console_viewer"), 403),

@@ -134,3 +134,21 @@ async def test_a_moderator_cannot_make_links(client: httpx.AsyncClient) -> None:
     r = await client.post(f"/console/users/{reader_id}/reset-link", data={"_csrf_token": _csrf(page.text)})
     assert r.status_code == 403 and "/reset?token=" not in r.text
     assert await sql.fetchval("SELECT count(*) FROM password_reset WHERE \"user\" = $1", reader_id) == 0
+
+
+async def test_admin_downloads_the_site_export(client: httpx.AsyncClient) -> None:
+    await sql.execute("INSERT INTO topic (slug, kind, title, body, body_html, status, comments_mode, created_at,"
+                      " updated_at, comment_count) VALUES ('export-t', 'discussion', 'Exported', 'b', '<p>b</p>',"
+                      " 'published', 'open', now(), now(), 0)")
+    await _sign_in(client, await _account("moderator"))
+    assert (await client.get("/console/settings/export")).status_code == 403
+    client.cookies.clear()
+    await _sign_in(client, await _account("admin"))
+    page = await client.get("/console/settings")
+    assert 'href="/console/settings/export"' in page.text
+    r = await client.get("/console/settings/export")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    assert r.headers["cache-control"] == "no-store" and "attachment" in r.headers["content-disposition"]
+    body = r.json()
+    assert "export-t" in [t["slug"] for t in body["topics"]]
+    assert all("email" not in u and "password_hash" not in u for u in body["users"])
