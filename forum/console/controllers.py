@@ -29,7 +29,7 @@ from forum.errors import DomainError
 from forum.frontend import i18n
 from forum.frontend.pages import page
 from forum.pagination import Id
-from moderation import crisis, trial
+from moderation import crisis, highlight, trial
 from moderation import services as moderation
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -196,9 +196,17 @@ async def console_queue(request: Request[Any, Any, Any]) -> Template:
         queue = "pending"
     listing = await moderation.list_queue(queue, 50, request.query_params.get("cursor"))
     counts = await moderation.queue_counts()
-    return _page("queue", "console.queue.title", viewer, queue=queue, items=listing["items"],
+    return _page("queue", "console.queue.title", viewer, queue=queue, items=await _with_marks(listing["items"]),
                  next_cursor=listing["next_cursor"], counts=counts, note=request.query_params.get("note"),
                  reasons=CANNED_REASONS)
+
+
+async def _with_marks(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each item with `marked`: its post's text with the words the rules matched in <mark>."""
+    for item in items:
+        post = item.get("comment") or item.get("topic") or {}
+        item["marked"] = await highlight.marked_post(post["body_html"]) if post.get("body_html") else None
+    return items
 
 
 async def _queue_item(item_id: int) -> dict[str, Any] | None:
@@ -210,7 +218,7 @@ async def _queue_item(item_id: int) -> dict[str, Any] | None:
         listing = await moderation.list_queue(row["queue"], 100, cursor)
         for item in listing["items"]:
             if item["id"] == item_id:
-                return item  # type: ignore[no-any-return]
+                return (await _with_marks([item]))[0]
         cursor = listing["next_cursor"]
         if cursor is None:
             return None

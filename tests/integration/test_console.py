@@ -152,3 +152,22 @@ async def test_admin_downloads_the_site_export(client: httpx.AsyncClient) -> Non
     body = r.json()
     assert "export-t" in [t["slug"] for t in body["topics"]]
     assert all("email" not in u and "password_hash" not in u for u in body["users"])
+
+
+async def test_the_queue_item_marks_the_words_the_rules_matched(client: httpx.AsyncClient) -> None:
+    await sql.execute("UPDATE moderation_rules SET suspect_words = ARRAY['pills', 'dm me']")
+    await sql.execute("INSERT INTO topic (slug, kind, title, body, body_html, status, comments_mode, created_at,"
+                      " updated_at, comment_count) VALUES ('marks-t', 'discussion', 'A topic', 'b', '<p>b</p>',"
+                      " 'published', 'open', now(), now(), 0)")
+    r = await client.post("/api/topics/marks-t/comments",
+                          json={"body": "Cheap P1LLS <b>here</b>, just DM me & wait.", "guest_name": "Ann"})
+    assert r.status_code == 201, r.text
+    item_id = await sql.fetchval("SELECT id FROM moderation_item WHERE comment = $1", r.json()["id"])
+    await _sign_in(client, await _account("moderator"))
+    page = await client.get(f"/console/queue/items/{item_id}")
+    assert page.status_code == 200
+    marked = page.text.split('<div class="marked-text">', 1)[1].split("</div>", 1)[0]
+    assert marked == ('Cheap <mark class="rule-suspect">P1LLS</mark> &lt;b&gt;here&lt;/b&gt;, just'
+                      ' <mark class="rule-suspect">DM</mark> <mark class="rule-suspect">me</mark> &amp; wait.')
+    assert "Word to check found: pills, dm me" in page.text
+    assert 'class="marked-text"' in (await client.get("/console/queue")).text
