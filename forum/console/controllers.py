@@ -18,7 +18,7 @@ from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
 from litestar.middleware import DefineMiddleware
 from litestar.params import Body, FromPath
-from litestar.response import Redirect, ServerSentEvent, Template
+from litestar.response import Redirect, ServerSentEvent, Stream, Template
 
 from forum import sql
 from forum.accounts import secondfactor
@@ -29,7 +29,7 @@ from forum.errors import DomainError
 from forum.frontend import i18n
 from forum.frontend.pages import page
 from forum.pagination import Id
-from moderation import crisis, trial
+from moderation import crisis, highlight, trial
 from moderation import services as moderation
 
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -196,9 +196,17 @@ async def console_queue(request: Request[Any, Any, Any]) -> Template:
         queue = "pending"
     listing = await moderation.list_queue(queue, 50, request.query_params.get("cursor"))
     counts = await moderation.queue_counts()
-    return _page("queue", "console.queue.title", viewer, queue=queue, items=listing["items"],
+    return _page("queue", "console.queue.title", viewer, queue=queue, items=await _with_marks(listing["items"]),
                  next_cursor=listing["next_cursor"], counts=counts, note=request.query_params.get("note"),
                  reasons=CANNED_REASONS)
+
+
+async def _with_marks(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each item with `marked`: its post's text with the words the rules matched in <mark>."""
+    for item in items:
+        post = item.get("comment") or item.get("topic") or {}
+        item["marked"] = await highlight.marked_post(post["body_html"]) if post.get("body_html") else None
+    return items
 
 
 async def _queue_item(item_id: int) -> dict[str, Any] | None:
@@ -210,7 +218,7 @@ async def _queue_item(item_id: int) -> dict[str, Any] | None:
         listing = await moderation.list_queue(row["queue"], 100, cursor)
         for item in listing["items"]:
             if item["id"] == item_id:
-                return item  # type: ignore[no-any-return]
+                return (await _with_marks([item]))[0]
         cursor = listing["next_cursor"]
         if cursor is None:
             return None
@@ -502,13 +510,43 @@ async def console_rules_try(request: Request[Any, Any, Any], data: FormData) -> 
 
 @get("/users", operation_id="console_users", include_in_schema=False)
 async def console_users(request: Request[Any, Any, Any]) -> Template:
-    viewer = await _need(request, "admin")
+    return await _users_page(request, await _need(request, "admin"))
+
+
+async def _users_page(request: Request[Any, Any, Any], viewer: Viewer, status_code: int = 200,
+                      **extra: Any) -> Template:
+    from forum.notifications import mail
+
     search = request.query_params.get("q", "").strip()[:100] or None
     role = request.query_params.get("role") or None
     users = await accounts.list_users(role if role in RANK else None, search, 100)
     for u in users:
         u.pop("email", None)
-    return _page("users", "console.users.title", viewer, users=users, search=search or "", role=role or "")
+    return _page("users", "console.users.title", viewer, status_code=status_code, users=users, search=search or "",
+                 role=role or "", mail_on=mail.enabled(), note=request.query_params.get("note"), **extra)
+
+
+@post("/users/{user_id:int}/{verb:str}", operation_id="console_user_act", include_in_schema=False)
+async def console_user_act(request: Request[Any, Any, Any], user_id: FromPath[Id], verb: FromPath[str],
+                           data: FormData, state: State) -> Template | Redirect:
+    """An invitation (an account without a password) or a password-reset link, through the
+    services `forum users invite` / `forum users reset-password` use, audited with the admin
+    as the actor. Only ever emailed to the person: without mail (or an address) it is a 409
+    and no link exists, since an admin must not hold a way into another person's account
+    (the server's operator can make one at the command line)."""
+    from forum.notifications import passwords
+
+    viewer = await _need(request, "admin")
+    try:
+        if verb == "invite":
+            await passwords.invite(viewer.id, user_id, str(data.get("email", "")))
+        elif verb == "reset-link":
+            await passwords.operator_reset(user_id, actor_id=viewer.id, hand_over_link=False)
+        else:
+            raise Refused()
+    except DomainError as exc:
+        return await _users_page(request, viewer, status_code=exc.status_code, error=exc.detail)
+    return _back("/console/users", f"{verb}-mailed")
 
 
 @get("/settings", operation_id="console_settings", include_in_schema=False)
@@ -527,13 +565,25 @@ async def console_settings(request: Request[Any, Any, Any], state: State) -> Tem
     return _page("settings", "console.settings.title", viewer, shown=shown)
 
 
+@get("/settings/export", operation_id="console_export", include_in_schema=False)
+async def console_export(request: Request[Any, Any, Any]) -> Stream:
+    """The site export download: the stream GET /api/admin/export and `forum export` give."""
+    from forum.transfer import jsonio
+
+    await _need(request, "admin")
+    return Stream(jsonio.export_chunks(None), media_type="application/json",
+                  headers={"Content-Disposition": 'attachment; filename="forum-export.json"',
+                           "Cache-Control": "no-store"})
+
+
 ROUTER = Router(
     path="/console",
     route_handlers=[console_start, console_sign_in, console_second_factor, console_sign_out, console_enrol,
                     console_enrol_confirm, console_events, console_queue, console_item, console_decide, console_bulk,
                     console_coach, console_coach_act, console_coach_stats, console_log, console_log_csv,
                     console_person, console_person_act, console_rules, console_rules_save, console_rules_try,
-                    console_users, console_settings],
+                    console_users, console_user_act, console_settings,
+                    console_export],
     middleware=[DefineMiddleware(ConsoleCSRF)],
     exception_handlers={Refused: lambda r, e: _page("refused", "console.refused.title",
                                                       r.scope.get("state", {}).get("console_viewer"), 403),

@@ -147,13 +147,16 @@ async def invite(actor_id: int | None, user_id: int, email: str, *, hand_over_li
 OPERATOR_RESET_TTL_S = 24 * 3600
 
 
-async def operator_reset(user_id: int) -> dict[str, Any]:
+async def operator_reset(user_id: int, actor_id: int | None = None, *, hand_over_link: bool = True) -> dict[str, Any]:
     """A single-use link (one day) to choose a new password, for the server operator at the
-    command line (`forum users reset-password`): for any live account, with a password or
-    without. Mailed when mail is configured and the account has an address; otherwise
-    returned, to be passed on in person. The current password keeps working until the link
-    is used (then every session ends, as with any reset); a newer link replaces this one.
-    Audited (actor: the operator), without the address."""
+    command line (`forum users reset-password`) or an admin in the console (`actor_id`): for
+    any live account, with a password or without. Mailed when mail is configured and the
+    account has an address; otherwise returned, to be passed on in person. The current
+    password keeps working until the link is used (then every session ends, as with any
+    reset); a newer link replaces this one. Audited (actor: the admin, else the operator),
+    without the address, with whether it was mailed. Without `hand_over_link` (the console:
+    an admin must not hold a way into another person's account) a link that cannot be
+    mailed is not made at all: 409."""
     from moderation import audit
 
     async with sql.transaction():
@@ -161,9 +164,14 @@ async def operator_reset(user_id: int) -> dict[str, Any]:
             "SELECT id, handle, status, email FROM forum_user WHERE id = $1::bigint FOR UPDATE", user_id)
         if row is None or row["status"] in ("erased", "system"):  # the site's system account never signs in
             raise NotFound("No such user.")
-        token = await _new_link(user_id, OPERATOR_RESET_TTL_S, replace=True)
         mailed = mail.enabled() and row["email"] is not None
-        await audit.write(audit.OPERATOR_ID, "password_reset_link", "user", user_id, None,
+        if not mailed and not hand_over_link:
+            raise Conflict("This link can only be emailed, and " + (
+                "this account has no email address." if mail.enabled() else "mail is not configured on this server.")
+                + " Whoever runs the server can make one with `forum users reset-password`.")
+        token = await _new_link(user_id, OPERATOR_RESET_TTL_S, replace=True)
+        await audit.write(audit.OPERATOR_ID if actor_id is None else actor_id, "password_reset_link", "user",
+                          user_id, None,
                           {"valid_hours": OPERATOR_RESET_TTL_S // 3600, "mailed": mailed})
         if mailed:
             site, _ = mail.site_and_url()

@@ -8,7 +8,9 @@ import httpx
 
 from forum import sql
 from forum.accounts.passwords import hash_password_sync
+from forum.settings import Settings
 from tests.helpers import unique
+from tests.integration.test_mail import Inbox, smtp  # noqa: F401  (the fixture)
 
 PASSWORD = "Correct-horse-9-battery"
 
@@ -76,3 +78,93 @@ async def test_moderator_approves_a_guest_comment(client: httpx.AsyncClient) -> 
     out = await client.post("/console/sign-out", data={"_csrf_token": _csrf(queue.text)})
     assert out.status_code in (302, 303)
     assert (await client.get("/console/queue")).status_code in (302, 303)
+
+
+async def test_without_mail_the_console_makes_no_link(client: httpx.AsyncClient) -> None:
+    """An admin must not hold a way into another person's account: without mail, neither an
+    invitation nor a reset link is made (the server's operator has the CLI for that)."""
+    reader_id = await sql.fetchval("SELECT id FROM forum_user WHERE handle = $1", await _account("reader"))
+    imported = await sql.fetchval("INSERT INTO forum_user (handle, role, status, notify_email, created_at)"
+                                  " VALUES ($1, 'reader', 'active', false, now()) RETURNING id", unique("imp"))
+    await _sign_in(client, await _account("admin"))
+    users = await client.get("/console/users")
+    assert users.status_code == 200 and "cannot be sent from here" in users.text
+    assert (await client.post(f"/console/users/{reader_id}/reset-link")).status_code == 403  # no CSRF token
+    r = await client.post(f"/console/users/{reader_id}/reset-link", data={"_csrf_token": _csrf(users.text)})
+    assert r.status_code == 409 and "forum users reset-password" in r.text and "token=" not in r.text
+    r = await client.post(f"/console/users/{imported}/invite",
+                          data={"email": "parent@example.org", "_csrf_token": _csrf(users.text)})
+    assert r.status_code == 409 and "token=" not in r.text
+    assert await sql.fetchval('SELECT count(*) FROM password_reset WHERE "user" = ANY($1::bigint[])',
+                              [reader_id, imported]) == 0
+    assert await sql.fetchval("SELECT email FROM forum_user WHERE id = $1", imported) is None
+
+
+async def test_with_mail_the_links_are_emailed_and_audited(
+        client: httpx.AsyncClient, smtp: tuple[Inbox, Settings]) -> None:  # noqa: F811
+    reader = await _account("reader")
+    reader_id = await sql.fetchval("SELECT id FROM forum_user WHERE handle = $1", reader)
+    await sql.execute("UPDATE forum_user SET email = $2 WHERE id = $1", reader_id, f"{reader}@example.org")
+    imported = await sql.fetchval("INSERT INTO forum_user (handle, role, status, notify_email, created_at)"
+                                  " VALUES ($1, 'reader', 'active', false, now()) RETURNING id", unique("imp"))
+    admin = await _account("admin")
+    admin_id = await sql.fetchval("SELECT id FROM forum_user WHERE handle = $1", admin)
+    await _sign_in(client, admin)
+    users = await client.get("/console/users")
+    r = await client.post(f"/console/users/{reader_id}/reset-link", data={"_csrf_token": _csrf(users.text)})
+    assert r.status_code in (302, 303) and "token=" not in r.text
+    r = await client.post(f"/console/users/{imported}/invite",
+                          data={"email": "Parent@Example.org", "_csrf_token": _csrf(users.text)})
+    assert r.status_code in (302, 303) and "token=" not in r.text
+    assert await sql.fetchval("SELECT email FROM forum_user WHERE id = $1", imported) == "parent@example.org"
+    outbox = await sql.fetch('SELECT "user", kind FROM email_outbox ORDER BY id')
+    assert [(o["user"], o["kind"]) for o in outbox] == [(reader_id, "password_reset"), (imported, "invitation")]
+    audited = await sql.fetch("SELECT action, target_id FROM audit_log WHERE actor_id = $1 ORDER BY id", admin_id)
+    assert [(a["action"], a["target_id"]) for a in audited][-2:] == [("password_reset_link", reader_id),
+                                                                     ("invite", imported)]
+
+
+async def test_a_moderator_cannot_make_links(client: httpx.AsyncClient) -> None:
+    reader_id = await sql.fetchval("SELECT id FROM forum_user WHERE handle = $1", await _account("reader"))
+    await _sign_in(client, await _account("moderator"))
+    page = await client.get("/console/rules")
+    r = await client.post(f"/console/users/{reader_id}/reset-link", data={"_csrf_token": _csrf(page.text)})
+    assert r.status_code == 403 and "/reset?token=" not in r.text
+    assert await sql.fetchval("SELECT count(*) FROM password_reset WHERE \"user\" = $1", reader_id) == 0
+
+
+async def test_admin_downloads_the_site_export(client: httpx.AsyncClient) -> None:
+    await sql.execute("INSERT INTO topic (slug, kind, title, body, body_html, status, comments_mode, created_at,"
+                      " updated_at, comment_count) VALUES ('export-t', 'discussion', 'Exported', 'b', '<p>b</p>',"
+                      " 'published', 'open', now(), now(), 0)")
+    await _sign_in(client, await _account("moderator"))
+    assert (await client.get("/console/settings/export")).status_code == 403
+    client.cookies.clear()
+    await _sign_in(client, await _account("admin"))
+    page = await client.get("/console/settings")
+    assert 'href="/console/settings/export"' in page.text
+    r = await client.get("/console/settings/export")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    assert r.headers["cache-control"] == "no-store" and "attachment" in r.headers["content-disposition"]
+    body = r.json()
+    assert "export-t" in [t["slug"] for t in body["topics"]]
+    assert all("email" not in u and "password_hash" not in u for u in body["users"])
+
+
+async def test_the_queue_item_marks_the_words_the_rules_matched(client: httpx.AsyncClient) -> None:
+    await sql.execute("UPDATE moderation_rules SET suspect_words = ARRAY['pills', 'dm me']")
+    await sql.execute("INSERT INTO topic (slug, kind, title, body, body_html, status, comments_mode, created_at,"
+                      " updated_at, comment_count) VALUES ('marks-t', 'discussion', 'A topic', 'b', '<p>b</p>',"
+                      " 'published', 'open', now(), now(), 0)")
+    r = await client.post("/api/topics/marks-t/comments",
+                          json={"body": "Cheap P1LLS <b>here</b>, just DM me & wait.", "guest_name": "Ann"})
+    assert r.status_code == 201, r.text
+    item_id = await sql.fetchval("SELECT id FROM moderation_item WHERE comment = $1", r.json()["id"])
+    await _sign_in(client, await _account("moderator"))
+    page = await client.get(f"/console/queue/items/{item_id}")
+    assert page.status_code == 200
+    marked = page.text.split('<div class="marked-text">', 1)[1].split("</div>", 1)[0]
+    assert marked == ('Cheap <mark class="rule-suspect">P1LLS</mark> &lt;b&gt;here&lt;/b&gt;, just'
+                      ' <mark class="rule-suspect">DM</mark> <mark class="rule-suspect">me</mark> &amp; wait.')
+    assert "Word to check found: pills, dm me" in page.text
+    assert 'class="marked-text"' in (await client.get("/console/queue")).text
