@@ -781,7 +781,7 @@ async def put_rules(actor: Viewer, data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def audit_log(limit: int, cursor: str | None, actor_id: int | None, target_id: int | None,
-                    action: str | None, target_type: str | None) -> dict[str, Any]:
+                    action: str | None, target_type: str | None, since: datetime | None = None) -> dict[str, Any]:
     after = pagination.decode_cursor("modlog", cursor)
     before_id = None
     if after is not None:
@@ -799,10 +799,11 @@ async def audit_log(limit: int, cursor: str | None, actor_id: int | None, target
            AND ($3::bigint IS NULL OR a.target_id = $3)
            AND ($4::text IS NULL OR a.action = $4)
            AND ($5::text IS NULL OR a.target_type = $5)
+           AND ($7::timestamptz IS NULL OR a.created_at >= $7)
          ORDER BY a.id DESC
          LIMIT $6
         """,
-        before_id, actor_id, target_id, action, target_type, limit + 1)
+        before_id, actor_id, target_id, action, target_type, limit + 1, since)
     rows, more = pagination.page(rows, limit)
     items = [{
         "id": r["id"], "actor": _user_ref(r["actor_id"], r["handle"], r["role"]), "actor_id": r["actor_id"],

@@ -339,24 +339,13 @@ async def console_coach_act(request: Request[Any, Any, Any], kind: FromPath[str]
 
 @get("/coach/stats", operation_id="console_coach_stats", include_in_schema=False)
 async def console_coach_stats(request: Request[Any, Any, Any]) -> Template:
+    from forum.qa import services as qa
+
     viewer = await _need(request, "coach")
-    row = await sql.fetchrow(
-        """
-        WITH firsts AS (
-            SELECT q.id, q.created_at, min(a.created_at) AS answered_at
-              FROM comment q JOIN comment a ON a.parent = q.id AND a.status = 'published'
-              JOIN forum_user u ON u.id = a.author AND u.role IN ('coach', 'moderator', 'admin')
-             WHERE q.kind = 'question' AND q.created_at > now() - interval '30 days'
-             GROUP BY q.id, q.created_at)
-        SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM answered_at - created_at)) / 60 AS p50,
-               percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM answered_at - created_at)) / 60 AS p90,
-               (SELECT count(*) FROM comment WHERE kind = 'question' AND question_status = 'unanswered'
-                  AND status = 'published' AND created_at < now() - interval '24 hours') AS stale
-          FROM firsts
-        """)
-    p50 = float(row["p50"] or 0) if row else 0.0
-    p90 = float(row["p90"] or 0) if row else 0.0
-    stale = int(row["stale"]) if row else 0
+    figures = await qa.stats()  # the figures of GET /api/coach/stats
+    p50 = figures["median_first_answer_minutes"] or 0.0
+    p90 = figures["p90_first_answer_minutes"] or 0.0
+    stale = figures["unanswered_over_24h"]
     top = max(p50, p90, 1.0)
     bars = [{"label": i18n.t("console.stats.median"), "value": p50, "width": round(300 * p50 / top)},
             {"label": i18n.t("console.stats.p90"), "value": p90, "width": round(300 * p90 / top)}]
@@ -373,16 +362,12 @@ async def _log_page(request: Request[Any, Any, Any], limit: int) -> dict[str, An
         value = q.get(key, "")
         return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
 
-    page_ = await moderation.audit_log(limit, q.get("cursor") or None, num("actor_id"), num("target_id"),
-                                       (q.get("action") or None), (q.get("target_type") or None))
-    since = q.get("since", "")
-    if since:
-        try:
-            day = datetime.fromisoformat(since).replace(tzinfo=UTC)
-            page_["items"] = [e for e in page_["items"] if e["created_at"] >= day]
-        except ValueError:
-            pass
-    return page_
+    try:
+        since = datetime.fromisoformat(q["since"]).replace(tzinfo=UTC) if q.get("since") else None
+    except ValueError:
+        since = None
+    return await moderation.audit_log(limit, q.get("cursor") or None, num("actor_id"), num("target_id"),
+                                      (q.get("action") or None), (q.get("target_type") or None), since)
 
 
 @get("/log", operation_id="console_log", include_in_schema=False)

@@ -50,6 +50,7 @@ class CoachStats(msgspec.Struct):
     median_first_answer_minutes: float | None
     p90_first_answer_minutes: float | None
     answered_by_coach: list[CoachAnswers]
+    unanswered_over_24h: int = 0  # of `unanswered`, those waiting for more than 24 hours
     urgent_open: int = 0
     urgent_closed: int = 0  # urgent items closed in the last 30 days
     urgent_median_response_minutes: float | None = None

@@ -92,3 +92,22 @@ async def test_rule_change_is_audited_with_before_and_after(client: httpx.AsyncC
                                               "after": rules["flag_hide_threshold"] + 2}
     assert changes["suspect_words"]["added"] == ["zqnewword"] and changes["suspect_words"]["removed"] == []
     assert set(changes) == {"flag_hide_threshold", "suspect_words"}
+
+
+async def test_the_date_filter_applies_before_paging() -> None:
+    """`since` is part of the query (the console's audit log filter): every page holds only
+    entries from that day on, and paging never ends early because old entries were cut."""
+    from datetime import UTC, datetime, timedelta
+
+    from moderation import services
+
+    for i in range(5):  # the log is append-only: old entries are written old
+        await sql.execute("INSERT INTO audit_log (action, target_type, target_id, details, created_at)"
+                          " VALUES ('test_old', 'topic', $1, '{}', now() - interval '3 days')", i + 1)
+    for i in range(3):
+        await audit.write(None, "test_new", "topic", i + 1, None, {})
+    since = datetime.now(UTC) - timedelta(days=1)
+    first = await services.audit_log(2, None, None, None, None, None, since)
+    assert [e["action"] for e in first["items"]] == ["test_new", "test_new"] and first["next_cursor"]
+    rest = await services.audit_log(2, first["next_cursor"], None, None, None, None, since)
+    assert [e["action"] for e in rest["items"]] == ["test_new"] and rest["next_cursor"] is None

@@ -202,7 +202,7 @@ async def test_stats(client: httpx.AsyncClient) -> None:
     coach, reader = await make_user("coach"), await make_user()
     r = await client.get("/api/coach/stats", headers=coach.headers)
     assert r.status_code == 200
-    assert r.json() == {"unanswered": 0, "median_first_answer_minutes": None,
+    assert r.json() == {"unanswered": 0, "unanswered_over_24h": 0, "median_first_answer_minutes": None,
                         "p90_first_answer_minutes": None, "answered_by_coach": [],
                         "urgent_open": 0, "urgent_closed": 0, "urgent_median_response_minutes": None,
                         "urgent_p90_response_minutes": None}
@@ -215,8 +215,11 @@ async def test_stats(client: httpx.AsyncClient) -> None:
         await sql.execute("UPDATE comment SET created_at = now() - $2 * interval '1 minute',"
                           " first_published_at = now() - $2 * interval '1 minute' WHERE id = $1", q["id"], minutes)
         await publish_comment(topic, coach, parent=q)
+    stale = await publish_comment(topic, reader, kind="question")
+    await sql.execute("UPDATE comment SET created_at = now() - interval '25 hours' WHERE id = $1", stale["id"])
     body = (await client.get("/api/coach/stats", headers=coach.headers)).json()
-    assert body["unanswered"] == 1 and waiting["question_status"] == "unanswered"
+    assert body["unanswered"] == 2 and waiting["question_status"] == "unanswered"
+    assert body["unanswered_over_24h"] == 1
     assert 19.5 <= body["median_first_answer_minutes"] <= 20.5
     assert 27.5 <= body["p90_first_answer_minutes"] <= 28.5  # percentile_cont: 20 + 0.8 * 10
     assert body["answered_by_coach"] == [{"coach": coach.user, "answers": 3}]
