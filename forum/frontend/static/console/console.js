@@ -83,7 +83,7 @@ for (const area of $$("textarea[data-preview]")) {
       try {
         const r = await fetch("/api/preview", { method: "POST", headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ body: area.value }) });
-        if (r.ok) out.innerHTML = (await r.json()).body_html;
+        if (r.ok) out.innerHTML = (await r.json()).html;
       } catch { /* the preview is a convenience */ }
     }, 400);
   });
