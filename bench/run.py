@@ -33,6 +33,11 @@ from bench.server import BENCH_DIR, Server, run_wrk
 ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "workers2", "two-servers")
 CONNECTIONS = 50
 POST_CONNECTIONS = 16
+# Scenarios 4 and 5 are judged against raw asyncpg loops measured in the same run (issue 19:
+# absolute rates failed on a slower machine where nothing had regressed). Each target is at or
+# above the ratio a quiet run reached (see bench/README.md).
+POST_RATIO = 0.75
+DECIDE_RATIO = 0.40
 
 THREAD = ("GET", "/api/topics/{}/comments")
 POST = ("POST", "/api/topics/{}/comments")
@@ -340,7 +345,7 @@ def _render_ms(body: str) -> tuple[float, float] | None:
 
 def scenario_4(ctx: Context, srv: Server, body: str, body_file: Path) -> None:
     name = "4 post 2 KB Markdown, trusted user, 16 conn"
-    target = ">=250/s, 0 err"
+    target = f">={POST_RATIO:.2f}x baseline 4, 0 err"
     if not ctx.has(POST):
         ctx.rows.append(Row.unavailable(name, "POST /api/topics/{slug}/comments missing", target))
         return
@@ -349,6 +354,10 @@ def scenario_4(ctx: Context, srv: Server, body: str, body_file: Path) -> None:
         ctx.rows.append(Row.unavailable(name, f"probe POST answered {code}: {str(data)[:80]}", target))
         return
     status = data.get("status")
+    base = asyncio.run(baseline.run_post_baseline(ctx.dsn, "bench-post-base", ctx.seeded.users["bench_poster"], body,
+                                                  POST_CONNECTIONS, ctx.duration))
+    ctx.rows.append(Row("baseline 4: render + sanitize + INSERT, raw asyncpg, 16 tasks", base["rps"], base["p50_ms"],
+                        base["p99_ms"], 0, ratio="1.00x", note="same 2 KB Markdown, render_markdown in-process"))
     w = _post_load(ctx, srv, body_file, profile="4")
     render = _render_ms(body)
     share = ""
@@ -359,9 +368,11 @@ def scenario_4(ctx: Context, srv: Server, body: str, body_file: Path) -> None:
                  f" of which bleach {bleach:.2f} ms = {bleach * w['rps'] / 10:.0f}%")
     elif render is None:
         share = "forum.markup.render_markdown missing: bleach share n/a"
-    note = f"probe status {status}; {share}"
-    ctx.rows.append(Row.from_wrk(name, w, target=target, passed=w["rps"] >= 250 and w["errors"] == 0
-                                 and status == "published", note=note))
+    ratio = w["rps"] / base["rps"] if base["rps"] else 0.0
+    note = f"{w['rps']:,.0f} posts/s vs baseline {base['rps']:,.0f}/s; probe status {status}; {share}"
+    ctx.rows.append(Row.from_wrk(name, w, ratio=f"{ratio:.2f}x baseline 4", target=target,
+                                 passed=ratio >= POST_RATIO and w["errors"] == 0 and status == "published",
+                                 note=note))
 
 
 async def _set_rules(ctx: Context, srv: Server, banned: list[str], suspect: list[str]) -> str:
@@ -510,11 +521,16 @@ async def _verify_moderation(ctx: Context, since: datetime) -> tuple[bool, str]:
 
 def scenario_5(ctx: Context, srv: Server) -> None:
     name = "5 8 moderators x 2,000 pending items"
-    target = ">=300 decisions/s, none twice/lost"
+    target = f">={DECIDE_RATIO:.2f}x baseline 5, none twice/lost"
     missing = [f"{m} {p}" for m, p in (QUEUE, CLAIM, DECIDE) if not ctx.has((m, p))]
     if missing:
         ctx.rows.append(Row.unavailable(name, "missing " + ", ".join(missing), target))
         return
+    mods = [ctx.seeded.users[h] for h in ctx.seeded.moderators]
+    base = asyncio.run(baseline.run_decide_baseline(ctx.dsn, mods, ctx.seeded.base_item_ids))
+    ctx.rows.append(Row("baseline 5: queue read + claim + decide, raw asyncpg, 8 tasks", base["rps"],
+                        base["p50_ms"], base["p99_ms"], 0 if base["complete"] else 1, ratio="1.00x",
+                        note=f"{base['requests']} items decided, {base['conflicts']} lost claims"))
     since = datetime.now(UTC)
     if "5" in ctx.args.profile:  # samples the first `duration` seconds of the run
         with py_spy(ctx, "5", srv):
@@ -526,12 +542,15 @@ def scenario_5(ctx: Context, srv: Server) -> None:
     ok_sql, sql_note = asyncio.run(_verify_moderation(ctx, since))
     rate = len(decided) / res["elapsed"] if res["elapsed"] else 0.0
     errors = sum(res["unexpected"].values())
-    ok = ok_sql and twice == 0 and len(decided) == len(ctx.seeded.item_ids) and rate >= 300 and errors == 0
-    note = (f"{len(decided)} decided by the driver, {twice} twice, {res['conflicts']} 409s,"
+    ratio = rate / base["rps"] if base["rps"] else 0.0
+    ok = (ok_sql and twice == 0 and len(decided) == len(ctx.seeded.item_ids) and ratio >= DECIDE_RATIO
+          and errors == 0)
+    note = (f"{rate:,.0f} decisions/s vs baseline {base['rps']:,.0f}/s; {len(decided)} decided by the driver,"
+            f" {twice} twice, {res['conflicts']} 409s,"
             f" {res['reads']} queue reads, {res['requests']} requests in {res['elapsed']:.1f}s; {sql_note}")
     if res["unexpected"]:
         note += f"; unexpected {res['unexpected']}"
-    ctx.rows.append(Row(name, rate, res["p50"], res["p99"], errors, ratio="decisions/s", target=target,
+    ctx.rows.append(Row(name, rate, res["p50"], res["p99"], errors, ratio=f"{ratio:.2f}x baseline 5", target=target,
                         passed=ok, note=note))
 
 

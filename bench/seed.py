@@ -33,6 +33,7 @@ class Seeded:
     topics: dict[str, int] = field(default_factory=dict)  # slug -> id
     first_root: dict[str, int] = field(default_factory=dict)  # slug -> id of its oldest root
     item_ids: list[int] = field(default_factory=list)  # the pending moderation items
+    base_item_ids: list[int] = field(default_factory=list)  # older ones, for the scenario-5 baseline
     counts: dict[str, int] = field(default_factory=dict)  # slug -> comments
 
 
@@ -184,18 +185,24 @@ async def seed_all(dsn: str, moderation_items: int = 2000, moderators: int = 8) 
             # scale-out consistency check
             t = await s.topic("bench-scale", admin)
             await s.thread("bench-scale", t, authors, 10, SHAPE_200)
-            # 5: pending comments by a new reader, each with an open 'pending' queue item
+            # 4: where the scenario-4 baseline inserts (raw asyncpg, no server)
+            await s.topic("bench-post-base", admin)
+            # 5: pending comments by a new reader, each with an open 'pending' queue item; the
+            # baseline's items are older, so they head the queue until the baseline decides them
             newbie = await s.user("bench_newbie", session=False)
-            t = await s.topic("bench-modq", admin)
-            ids = await s.thread("bench-modq", t, [newbie], moderation_items, (), status="pending")
-            created0 = s.now - timedelta(hours=2)
-            item_rows = await conn.fetch(
-                "INSERT INTO moderation_item (queue, target_type, comment, topic, reasons, status, created_at)"
-                " SELECT 'pending', 'comment', c, NULL, ARRAY['new_author']::varchar[], 'open',"
-                "        $2::timestamptz + (n * interval '1 millisecond')"
-                "   FROM unnest($1::bigint[]) WITH ORDINALITY AS u(c, n) RETURNING id",
-                ids, created0)
-            s.out.item_ids = [r["id"] for r in item_rows]
+            for slug, hours in (("bench-modq-base", 3), ("bench-modq", 2)):
+                t = await s.topic(slug, admin)
+                ids = await s.thread(slug, t, [newbie], moderation_items, (), status="pending")
+                item_rows = await conn.fetch(
+                    "INSERT INTO moderation_item (queue, target_type, comment, topic, reasons, status, created_at)"
+                    " SELECT 'pending', 'comment', c, NULL, ARRAY['new_author']::varchar[], 'open',"
+                    "        $2::timestamptz + (n * interval '1 millisecond')"
+                    "   FROM unnest($1::bigint[]) WITH ORDINALITY AS u(c, n) RETURNING id",
+                    ids, s.now - timedelta(hours=hours))
+                if slug == "bench-modq":
+                    s.out.item_ids = [r["id"] for r in item_rows]
+                else:
+                    s.out.base_item_ids = [r["id"] for r in item_rows]
             await conn.execute("UPDATE moderation_rules SET banned_words = '{}', suspect_words = '{}'")
         await conn.execute("ANALYZE")
         return s.out
