@@ -622,8 +622,9 @@ def _stopped(ctx: Context, srv: Server) -> None:
 # ---------------------------------------------------------------- database
 
 
-def prepare_database(args: argparse.Namespace, data_dir: Path) -> tuple[str, Any]:
-    """The DSN to use and the embedded server to stop afterwards (None with --database-url)."""
+def prepare_database(args: argparse.Namespace, data_dir: Path, keep: bool = False) -> tuple[str, Any]:
+    """The DSN to use and the embedded server to stop afterwards (None with --database-url);
+    `keep`: start the embedded server on the data folder in place (a restored seed)."""
     if args.database_url:
         dsn = args.database_url
 
@@ -640,7 +641,8 @@ def prepare_database(args: argparse.Namespace, data_dir: Path) -> tuple[str, Any
         return dsn, None
     from forum.db import EmbeddedPostgres
 
-    shutil.rmtree(data_dir / "pgdata", ignore_errors=True)
+    if not keep:
+        shutil.rmtree(data_dir / "pgdata", ignore_errors=True)
     embedded = EmbeddedPostgres(data_dir)
     return embedded.start(), embedded
 
@@ -723,8 +725,12 @@ def write_results(ctx: Context, text: str, started: datetime, load: tuple[float,
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--only", default=",".join(ALL),
+    p.add_argument("--only", default=None,
                    help=f"comma-separated scenarios (default all): {','.join(ALL)}")
+    p.add_argument("--scenario", action="append", default=[], metavar="N",
+                   help="run this scenario alone (repeatable; same names as --only)")
+    p.add_argument("--fresh-seed", action="store_true",
+                   help="migrate and seed even when a saved seed with the same content hash exists")
     p.add_argument("--duration", type=float, default=10.0, help="seconds per measured load (default 10)")
     p.add_argument("--quick", action="store_true", help="2 s per scenario")
     p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
@@ -735,7 +741,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--write-results", action="store_true", help="write bench/RESULTS.md")
     p.add_argument("--profile", default="", help="comma-separated scenarios (health,1,4) to sample with py-spy")
     args = p.parse_args(argv)
-    args.only = {s.strip() for s in args.only.split(",") if s.strip()}
+    chosen = [x for part in ([args.only] if args.only else []) + args.scenario for x in part.split(",")]
+    args.only = {x.strip() for x in chosen if x.strip()} or set(ALL)
     unknown = args.only - set(ALL)
     if unknown:
         p.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
@@ -754,12 +761,25 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(32)
-    dsn, embedded = prepare_database(args, data_dir)
+    t0 = time.perf_counter()
+    saved = None if (args.database_url or args.fresh_seed) else seed.SavedSeed.find(data_dir, BENCH_DIR.parent)
+    if saved is not None:
+        saved.restore(data_dir / "pgdata")
+    dsn, embedded = prepare_database(args, data_dir, keep=saved is not None)
     try:
-        t0 = time.perf_counter()
-        migrate(dsn, data_dir, secret)
-        seeded = asyncio.run(seed.seed_all(dsn))
-        print(f"seeded in {time.perf_counter() - t0:.1f}s: " + ", ".join(f"{k} {v}" for k, v in seeded.counts.items()),
+        if saved is not None:
+            seeded = saved.seeded
+            asyncio.run(saved.refresh(dsn))
+            how = f"seed {saved.key[:12]} reused"
+        else:
+            migrate(dsn, data_dir, secret)
+            seeded = asyncio.run(seed.seed_all(dsn))
+            how = "seeded"
+            if embedded is not None:  # a stopped cluster's files, saved by the seed's content hash
+                embedded.stop()
+                seed.SavedSeed.save(data_dir, BENCH_DIR.parent, seeded)
+                dsn = embedded.start()
+        print(f"{how} in {time.perf_counter() - t0:.1f}s: " + ", ".join(f"{k} {v}" for k, v in seeded.counts.items()),
               file=sys.stderr)
         ctx = Context(args, dsn, data_dir, secret, seeded, args.duration)
         body = two_kb_markdown()

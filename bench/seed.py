@@ -8,10 +8,16 @@ stored as `forum.auth.hash_token(token)`, `first_published_at` on published comm
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import html
+import json
 import secrets
+import shutil
+import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 
@@ -35,6 +41,59 @@ class Seeded:
     item_ids: list[int] = field(default_factory=list)  # the pending moderation items
     base_item_ids: list[int] = field(default_factory=list)  # older ones, for the scenario-5 baseline
     counts: dict[str, int] = field(default_factory=dict)  # slug -> comments
+
+
+def content_key(root: Path) -> str:
+    """What a seeded database depends on: this module and every migration (their bytes)."""
+    h = hashlib.sha256()
+    for f in [Path(__file__), *sorted((root / "migrations").rglob("*.py"))]:
+        h.update(str(f.relative_to(root) if f.is_relative_to(root) else f.name).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+@dataclass
+class SavedSeed:
+    """A seeded cluster's files (copied while it was stopped) and its `Seeded`, kept in
+    `<data-dir>/seeds/<content hash>/`, so later runs copy them instead of migrating and
+    seeding again. A change to the seed or to any migration changes the hash."""
+
+    key: str
+    folder: Path
+    seeded: Seeded
+
+    @classmethod
+    def find(cls, data_dir: Path, root: Path) -> SavedSeed | None:
+        key = content_key(root)
+        folder = data_dir / "seeds" / key
+        meta = folder / "seeded.json"
+        if not (meta.exists() and (folder / "pgdata").is_dir()):
+            return None
+        return cls(key, folder, Seeded(**json.loads(meta.read_text())))
+
+    @classmethod
+    def save(cls, data_dir: Path, root: Path, seeded: Seeded) -> None:
+        key = content_key(root)
+        seeds = data_dir / "seeds"
+        shutil.rmtree(seeds, ignore_errors=True)  # one saved seed: the current one
+        folder = seeds / key
+        folder.mkdir(parents=True)
+        subprocess.run(["cp", "-a", str(data_dir / "pgdata"), str(folder / "pgdata")], check=True)
+        (folder / "seeded.json").write_text(json.dumps(dataclasses.asdict(seeded)))
+
+    @staticmethod
+    async def refresh(dsn: str) -> None:
+        """Sessions as fresh as a new seed's (a saved seed may be days old)."""
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("UPDATE user_session SET last_seen_at = now(), expires_at = now() + interval '30 days',"
+                               " idle_expires_at = now() + interval '7 days'")
+        finally:
+            await conn.close()
+
+    def restore(self, pgdata: Path) -> None:
+        shutil.rmtree(pgdata, ignore_errors=True)
+        subprocess.run(["cp", "-a", str(self.folder / "pgdata"), str(pgdata)], check=True)  # owner kept
 
 
 def _body(n: int) -> tuple[str, str]:
