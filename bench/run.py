@@ -30,7 +30,7 @@ import httpx
 from bench import baseline, client, seed
 from bench.server import BENCH_DIR, Server, run_wrk
 
-ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "workers2", "two-servers")
+ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "8", "workers2", "two-servers")
 CONNECTIONS = 50
 POST_CONNECTIONS = 16
 # Scenarios 4 and 5 are judged against raw asyncpg loops measured in the same run (issue 19:
@@ -240,6 +240,34 @@ def scenario_1(ctx: Context, srv: Server) -> None:
     ctx.rows.append(Row.from_wrk(name, w, ratio=f"{ratio:.2f}x baseline" if ratio else "", target=target,
                                  passed=ok if ratio is not None else None,
                                  note=f"{len(r.content) / 1024:.0f} KB JSON"))
+
+
+def scenario_8(ctx: Context, srv: Server) -> None:
+    name = "8 hot thread read, signed in, 50 readers, 50 conn"
+    target = ">=1.0x baseline, p99<50ms, 0 err"
+    if not ctx.has(THREAD):
+        ctx.rows.append(Row.unavailable(name, "GET /api/topics/{slug}/comments missing", target))
+        return
+    tokens = [ctx.seeded.tokens[h] for h in ctx.seeded.viewers]
+    # the probe: a reader with a pending reply sees it and their votes; anonymous readers do not
+    url = thread_url(srv, "bench-hot")
+    mine = httpx.get(url, headers=auth(tokens[0]), timeout=10)
+    anon = httpx.get(url, timeout=10)
+    if mine.status_code != 200:
+        ctx.rows.append(Row.unavailable(name, f"probe answered {mine.status_code}", target))
+        return
+    text = mine.text
+    pending_seen = '"status":"pending"' in text and '"status":"pending"' not in anon.text
+    votes_seen = text.count('"my_vote":1') == 5
+    w = wrk(ctx, url, connections=CONNECTIONS, script="get_tokens.lua", env={"BENCH_TOKENS": ",".join(tokens)},
+            profile=("8", srv))
+    ratio = w["rps"] / ctx.base["rps"] if ctx.base else None
+    ok = (ratio is not None and ratio >= 1.0 and (w["p99_ms"] or 1e9) < 50 and w["errors"] == 0
+          and pending_seen and votes_seen)
+    ctx.rows.append(Row.from_wrk(name, w, ratio=f"{ratio:.2f}x baseline" if ratio else "", target=target,
+                                 passed=ok if ratio is not None else None,
+                                 note=f"probe: own pending reply shown {pending_seen}, 5 own votes shown {votes_seen};"
+                                      f" {len(ctx.seeded.viewers) // 5} of the readers have a pending reply"))
 
 
 def scenario_7(ctx: Context, srv: Server) -> None:
@@ -785,7 +813,7 @@ def main(argv: list[str] | None = None) -> int:
         body = two_kb_markdown()
         body_file = data_dir / "body.md"
         body_file.write_text(body)
-        if ctx.wanted("1") or ctx.wanted("2") or ctx.wanted("workers2"):
+        if ctx.wanted("1") or ctx.wanted("2") or ctx.wanted("8") or ctx.wanted("workers2"):
             ctx.base = asyncio.run(baseline.run_baseline(dsn, "bench-hot", CONNECTIONS, ctx.duration))
             ctx.rows.append(Row("baseline: raw asyncpg + msgspec, 50 tasks", ctx.base["rps"], ctx.base["p50_ms"],
                                 ctx.base["p99_ms"], 0, ratio="1.00x",
@@ -798,6 +826,7 @@ def main(argv: list[str] | None = None) -> int:
                 ("1", lambda: scenario_1(ctx, srv)),
                 ("7", lambda: scenario_7(ctx, srv)),
                 ("2", lambda: scenario_2(ctx, srv)),
+                ("8", lambda: scenario_8(ctx, srv)),
                 ("3", lambda: scenario_3(ctx, srv)),
                 ("5", lambda: scenario_5(ctx, srv)),
                 ("4", lambda: scenario_4(ctx, srv, body, body_file)),

@@ -41,6 +41,7 @@ class Seeded:
     item_ids: list[int] = field(default_factory=list)  # the pending moderation items
     base_item_ids: list[int] = field(default_factory=list)  # older ones, for the scenario-5 baseline
     counts: dict[str, int] = field(default_factory=dict)  # slug -> comments
+    viewers: list[str] = field(default_factory=list)  # scenario 8's signed-in readers
 
 
 def content_key(root: Path) -> str:
@@ -232,7 +233,25 @@ async def seed_all(dsn: str, moderation_items: int = 2000, moderators: int = 8) 
                 s.out.moderators.append(f"bench_mod{i}")
             # 1: the hot thread: 50 roots x 4 = 200 comments, all on page 1 (default limit 50)
             t = await s.topic("bench-hot", admin)
-            await s.thread("bench-hot", t, authors, 50, SHAPE_200)
+            hot = await s.thread("bench-hot", t, authors, 50, SHAPE_200)
+            # 8: 50 signed-in readers of bench-hot; each has helpful votes on 5 of its comments,
+            # and every fifth one a pending reply of their own under a root (shown only to them)
+            for i in range(50):
+                handle = f"bench_viewer{i:02d}"
+                uid = await s.user(handle)
+                s.out.viewers.append(handle)
+                await conn.executemany('INSERT INTO vote (comment, "user", created_at) VALUES ($1, $2, now())',
+                                       [(hot[(i * 7 + k * 41) % len(hot)], uid) for k in range(5)])
+                if i % 5 == 0:
+                    root = hot[(i * 4) % len(hot) // 4 * 4]  # the first comment of a subtree is its root
+                    cid = await conn.fetchval("SELECT nextval(pg_get_serial_sequence('comment', 'id'))")
+                    text, body_html = _body(10_000 + i)
+                    await conn.execute(
+                        "INSERT INTO comment (id, topic, parent, root_id, path, depth, kind, private, status,"
+                        " author, body, body_html, score, reply_count, accepted, urgent, created_at)"
+                        " VALUES ($1, $2, $3, $3, $4, 1, 'comment', false, 'pending', $5, $6, $7, 0, 0, false,"
+                        " false, $8)", cid, t, root, child_path(child_path(None, root), cid), uid, text, body_html,
+                        s.now - timedelta(minutes=5))
             # 3: the same page shape in a small and a huge thread: 50 roots x 2 on page 1
             t = await s.topic("bench-small", admin)
             await s.thread("bench-small", t, authors, 50, SHAPE_2)
