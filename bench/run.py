@@ -27,10 +27,10 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench import baseline, client, seed
+from bench import baseline, client, cost, seed
 from bench.server import BENCH_DIR, Server, run_wrk
 
-ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "8", "workers2", "two-servers")
+ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "8", "13", "workers2", "two-servers")
 CONNECTIONS = 50
 POST_CONNECTIONS = 16
 # Scenarios 4 and 5 are judged against raw asyncpg loops measured in the same run (issue 19:
@@ -455,6 +455,34 @@ def scenario_6(ctx: Context, srv: Server, body: str, body_file: Path) -> None:
                                  note=f"{how}; probe {code} {data.get('status', '')}"))
 
 
+def scenario_13(ctx: Context, srv: Server) -> None:
+    name = "13 cost per 1 KB comment: disk and PostgreSQL time"
+    target = "<=3 KB on disk per 1 KB comment"
+    if not ctx.has(POST):
+        ctx.rows.append(Row.unavailable(name, "POST comments missing", target))
+        return
+    pgdata = None if ctx.args.database_url else ctx.data_dir / "pgdata"
+    r = cost.measure(ctx.dsn, pgdata, srv.url, ctx.seeded.tokens["bench_poster"], "bench-cost")
+    per = r["bytes_per_comment"]
+    if per is None:
+        ctx.rows.append(Row(name, target=target, passed=False, note="no comment was created"))
+        return
+    kb_per_kb = per / r["body_bytes"]
+    parts = sorted(r["growth"].items(), key=lambda kv: -kv[1])
+    layout = ", ".join(f"{k.removeprefix('index ')} {v / r['created']:,.0f}" for k, v in parts if v)
+    cpu = r["pg_cpu_ms_per_post"]
+    stmts = list(r["statements"].items())
+    total_logged = sum(v for _, v in stmts) or 1.0
+    top = "; ".join(f"{v:.2f} ms ({v / total_logged * 100:.0f}%) {k[:90]}" for k, v in stmts[:5])
+    note = (f"{per:,.0f} bytes per comment of {r['body_bytes']} bytes of Markdown ({layout});"
+            f" {r['created']} posts at {r['created'] / r['elapsed']:.0f}/s;"
+            + (f" PostgreSQL CPU {cpu:.2f} ms per post (all its processes);" if cpu is not None else "")
+            + (f" logged statement time per post {total_logged:.2f} ms, top: {top}" if stmts
+               else " statement breakdown needs the embedded server's log"))
+    ctx.rows.append(Row(name, r["created"] / r["elapsed"], ratio=f"{kb_per_kb:.2f} KB per KB", target=target,
+                        passed=kb_per_kb <= 3.0 and r["created"] > 0, note=note))
+
+
 async def _moderate(ctx: Context, srv: Server) -> dict[str, Any]:
     decided: dict[int, int] = {}
     latencies: list[float] = []
@@ -831,6 +859,7 @@ def main(argv: list[str] | None = None) -> int:
                 ("5", lambda: scenario_5(ctx, srv)),
                 ("4", lambda: scenario_4(ctx, srv, body, body_file)),
                 ("6", lambda: scenario_6(ctx, srv, body, body_file)),
+                ("13", lambda: scenario_13(ctx, srv)),
             ]
             for name, step in steps:
                 if ctx.wanted(name) and (name != "7" or ctx.wanted("1")):

@@ -263,8 +263,9 @@ async def seed_all(dsn: str, moderation_items: int = 2000, moderators: int = 8) 
             # scale-out consistency check
             t = await s.topic("bench-scale", admin)
             await s.thread("bench-scale", t, authors, 10, SHAPE_200)
-            # 4: where the scenario-4 baseline inserts (raw asyncpg, no server)
+            # 4: where the scenario-4 baseline inserts (raw asyncpg, no server); 13: cost per comment
             await s.topic("bench-post-base", admin)
+            await s.topic("bench-cost", admin)
             # 5: pending comments by a new reader, each with an open 'pending' queue item; the
             # baseline's items are older, so they head the queue until the baseline decides them
             newbie = await s.user("bench_newbie", session=False)
