@@ -33,7 +33,6 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -82,15 +81,6 @@ def thread_headers(etag: str) -> dict[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
-class Comment:
-    """What a reader's marks need to know of one comment of a cached page."""
-
-    author_id: int | None
-    created_at: datetime
-    deleted: bool
-
-
-@dataclass(frozen=True, slots=True)
 class Entry:
     topic_id: int
     version: int
@@ -99,7 +89,6 @@ class Entry:
     body: bytes
     # (offset in body just before a comment object's closing brace, comment id), in order
     cuts: tuple[tuple[int, int], ...] = ()
-    comments: dict[int, Comment] | None = None
     extras: tuple[str, ...] = ()  # a reader's own entry: "id:xmin" of what only they see
 
 
@@ -107,17 +96,13 @@ _MARK = "~"  # a key no comment has; in the encoded JSON its quotes cannot be pa
 _MARK_RE = re.compile(rb',"~":(\d+)')
 
 
-def encode_page(page: dict[str, Any]) -> tuple[bytes, tuple[tuple[int, int], ...], dict[int, Comment]]:
-    """The page's JSON (the bytes `msgspec.json.encode(page)` gives), where each comment's
-    object ends in it, and each comment's author, creation time and tombstone state."""
-    comments: dict[int, Comment] = {}
+def encode_page(page: dict[str, Any]) -> tuple[bytes, tuple[tuple[int, int], ...]]:
+    """The page's JSON (the bytes `msgspec.json.encode(page)` gives) and where each comment's
+    object ends in it."""
     marked: list[dict[str, Any]] = []
     stack = list(page["items"])
     while stack:
         item = stack.pop()
-        author = item["author"]
-        comments[item["id"]] = Comment(author["id"] if author is not None else None,
-                                       datetime.fromisoformat(item["created_at"]), item["status"] == "deleted")
         item[_MARK] = item["id"]  # last key: where a reader's marks go (annotate appends them there)
         marked.append(item)
         stack.extend(item["replies"])
@@ -135,7 +120,7 @@ def encode_page(page: dict[str, Any]) -> tuple[bytes, tuple[tuple[int, int], ...
         cuts.append((size, int(m.group(1))))
         pos = m.end()
     parts.append(raw[pos:])
-    return b"".join(parts), tuple(cuts), comments
+    return b"".join(parts), tuple(cuts)
 
 
 def authors_of(items: list[dict]) -> tuple[list[int], list[str] | None]:  # type: ignore[type-arg]

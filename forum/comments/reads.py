@@ -10,10 +10,11 @@ Who gets what:
   unchanged (`cache.TOPIC_SQL`, one statement); otherwise it is built and cached.
 - **A signed-in reader** (any role below coach): one statement (`READER_SQL`) reads what
   the anonymous one does plus the reader's votes in the topic, the ids and row versions of
-  the comments only they can see there (their own pending, private or held-edit ones) and
-  the edit window. With none of those, their page is the public page with their `my_vote`
-  and `editable_until` spliced into the cached bytes (`_marked`): no further statement,
-  no decoding, no encoding. With some, they get an entry of their own, built for them once
+  the comments only they can see there (their own pending, private or held-edit ones), the
+  edit window and their own comments young enough to be in it. Seeing nothing more than
+  the public, their page is the public page with their `my_vote` and `editable_until`
+  spliced into the cached bytes (`_marked`): no further statement, no decoding, no
+  encoding. Seeing more, they get an entry of their own, built for them once
   and reused while the version, the authors and those comments (`id:xmin`) are unchanged.
   Either way the bytes are those the full build gives (tested).
 - **Staff** (coach and up) see private questions and every status: their pages are built
@@ -36,7 +37,9 @@ from forum.errors import NotFound
 from forum.timefmt import rfc3339
 
 # The topic and its cached page's authors as in cache.TOPIC_SQL, and for the reader $3: their
-# votes in the topic, what only they see there ("id:xmin", in id order) and the edit window.
+# votes in the topic, what only they see there ("id:xmin", in id order), the edit window and
+# their visible comments there young enough to be in it (ids and creation times, read now:
+# never from a cached page), each status an index range on comment_author_idx.
 READER_SQL = """
 SELECT t.id, t.slug, t.status, t.author, t.version,
        (SELECT array_agg(coalesce(u.handle, '') || '/' || u.role ORDER BY u.id)
@@ -50,8 +53,20 @@ SELECT t.id, t.slug, t.status, t.author, t.version,
                UNION
                SELECT c.id, c.xmin::text FROM comment c WHERE c.private AND c.audience = $3 AND c.topic = t.id
              ) x ORDER BY x.id) AS extras,
-       (SELECT edit_window_minutes FROM moderation_rules LIMIT 1) AS window_minutes
-  FROM topic t WHERE t.slug = $1
+       r.edit_window_minutes AS window_minutes, own.ids AS own_ids, own.created AS own_created
+  FROM topic t
+  LEFT JOIN LATERAL (SELECT edit_window_minutes FROM moderation_rules LIMIT 1) r ON true
+  LEFT JOIN LATERAL (
+       SELECT array_agg(o.id) AS ids, array_agg(o.created_at) AS created FROM (
+              SELECT c.id, c.created_at FROM comment c
+               WHERE c.author = $3 AND c.status = 'published' AND c.topic = t.id
+                 AND c.created_at > now() - make_interval(mins => r.edit_window_minutes + 1)
+              UNION ALL
+              SELECT c.id, c.created_at FROM comment c
+               WHERE c.author = $3 AND c.status = 'pending' AND c.topic = t.id
+                 AND c.created_at > now() - make_interval(mins => r.edit_window_minutes + 1)) o
+       ) own ON true
+ WHERE t.slug = $1
 """
 
 
@@ -111,35 +126,36 @@ async def thread(reads: SharedReads, pages: cache.PageCache | None, viewer: View
         page = await services.thread_page(topic["id"], topic["slug"], viewer if key[4] is not None else None,
                                           sort=sort, limit=limit, position=position)
         # the dicts are built in CommentRead's field order: encoding them gives the same bytes
-        body, cuts, comments = cache.encode_page(page)
+        body, cuts = cache.encode_page(page)
         ids, authors = cache.authors_of(page["items"])
-        entry = cache.Entry(topic["id"], topic["version"], ids, authors, body, cuts, comments, extras)
+        entry = cache.Entry(topic["id"], topic["version"], ids, authors, body, cuts, extras)
         pages.put(key, entry)
     if entry is None:
         raise RuntimeError("unexpected: no entry")
     if viewer is None:
         return Answer(200, entry.body, headers)
-    return Answer(200, _marked(entry, viewer, set(topic["votes"]), topic["window_minutes"]), headers)
+    deadlines: dict[int, bytes] = {}
+    if not viewer.is_suspended and topic["own_ids"] and topic["window_minutes"] is not None:
+        now = datetime.now(UTC)
+        for comment_id, created_at in zip(topic["own_ids"], topic["own_created"], strict=True):
+            deadline = viewer_marks.edit_deadline(created_at, topic["window_minutes"])
+            if deadline > now:
+                deadlines[comment_id] = b',"editable_until":"' + rfc3339(deadline).encode() + b'"'
+    return Answer(200, _marked(entry, set(topic["votes"]), deadlines), headers)
 
 
-def _marked(entry: cache.Entry, viewer: Viewer, votes: set[int], window_minutes: int | None) -> bytes:
+def _marked(entry: cache.Entry, votes: set[int], deadlines: dict[int, bytes]) -> bytes:
     """The entry's page with the reader's `my_vote` on every comment and `editable_until` on
     their own comments still in the edit window, exactly where `viewer.annotate` puts them
     (the last keys of each comment's object)."""
-    comments = entry.comments or {}
-    now = datetime.now(UTC)
-    window = not viewer.is_suspended and window_minutes is not None
     view = memoryview(entry.body)
     out: list[Any] = []
     start = 0
     for offset, comment_id in entry.cuts:
         out.append(view[start:offset])
         out.append(b',"my_vote":1' if comment_id in votes else b',"my_vote":null')
-        c = comments.get(comment_id)
-        if window and c is not None and c.author_id == viewer.id and not c.deleted:
-            deadline = viewer_marks.edit_deadline(c.created_at, window_minutes or 0)
-            if deadline > now:
-                out.append(b',"editable_until":"' + rfc3339(deadline).encode() + b'"')
+        if comment_id in deadlines:
+            out.append(deadlines[comment_id])
         start = offset
     out.append(view[start:])
     return b"".join(out)
