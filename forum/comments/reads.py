@@ -122,6 +122,7 @@ async def thread(reads: SharedReads, pages: cache.PageCache | None, viewer: View
             if topic is None or not posting.topic_visible(topic, viewer):
                 raise NotFound("No such topic.")
             extras = tuple(topic["extras"])
+            headers = cache.thread_headers(cache.thread_etag(topic["id"], topic["version"], viewer))
     if not pages.fresh(key, entry, topic["id"], topic["version"], topic["authors"], extras):
         page = await services.thread_page(topic["id"], topic["slug"], viewer if key[4] is not None else None,
                                           sort=sort, limit=limit, position=position)
