@@ -27,13 +27,18 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench import baseline, client, render, seed
+from bench import baseline, client, cost, render, seed
 from bench.server import BENCH_DIR, Server, run_wrk
 
-ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "workers2", "two-servers", "render")
+ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "8", "13", "workers2", "two-servers", "render")
 RENDER_RUNS = 15
 CONNECTIONS = 50
 POST_CONNECTIONS = 16
+# Scenarios 4 and 5 are judged against raw asyncpg loops measured in the same run (issue 19:
+# absolute rates failed on a slower machine where nothing had regressed). Each target is at or
+# above the ratio a quiet run reached (see bench/README.md).
+POST_RATIO = 0.48
+DECIDE_RATIO = 0.35
 
 THREAD = ("GET", "/api/topics/{}/comments")
 POST = ("POST", "/api/topics/{}/comments")
@@ -238,6 +243,34 @@ def scenario_1(ctx: Context, srv: Server) -> None:
                                  note=f"{len(r.content) / 1024:.0f} KB JSON"))
 
 
+def scenario_8(ctx: Context, srv: Server) -> None:
+    name = "8 hot thread read, signed in, 50 readers, 50 conn"
+    target = ">=1.0x baseline, p99<50ms, 0 err"
+    if not ctx.has(THREAD):
+        ctx.rows.append(Row.unavailable(name, "GET /api/topics/{slug}/comments missing", target))
+        return
+    tokens = [ctx.seeded.tokens[h] for h in ctx.seeded.viewers]
+    # the probe: a reader with a pending reply sees it and their votes; anonymous readers do not
+    url = thread_url(srv, "bench-hot")
+    mine = httpx.get(url, headers=auth(tokens[0]), timeout=10)
+    anon = httpx.get(url, timeout=10)
+    if mine.status_code != 200:
+        ctx.rows.append(Row.unavailable(name, f"probe answered {mine.status_code}", target))
+        return
+    text = mine.text
+    pending_seen = '"status":"pending"' in text and '"status":"pending"' not in anon.text
+    votes_seen = text.count('"my_vote":1') == 5
+    w = wrk(ctx, url, connections=CONNECTIONS, script="get_tokens.lua", env={"BENCH_TOKENS": ",".join(tokens)},
+            profile=("8", srv))
+    ratio = w["rps"] / ctx.base["rps"] if ctx.base else None
+    ok = (ratio is not None and ratio >= 1.0 and (w["p99_ms"] or 1e9) < 50 and w["errors"] == 0
+          and pending_seen and votes_seen)
+    ctx.rows.append(Row.from_wrk(name, w, ratio=f"{ratio:.2f}x baseline" if ratio else "", target=target,
+                                 passed=ok if ratio is not None else None,
+                                 note=f"probe: own pending reply shown {pending_seen}, 5 own votes shown {votes_seen};"
+                                      f" {len(ctx.seeded.viewers) // 5} of the readers have a pending reply"))
+
+
 def scenario_7(ctx: Context, srv: Server) -> None:
     name = "7 worker RSS after scenario 1"
     if ctx.s1_rps is None:
@@ -355,7 +388,7 @@ def _render_ms(body: str) -> tuple[float, float] | None:
 
 def scenario_4(ctx: Context, srv: Server, body: str, body_file: Path) -> None:
     name = "4 post 2 KB Markdown, trusted user, 16 conn"
-    target = ">=250/s, 0 err"
+    target = f">={POST_RATIO:.2f}x baseline 4, 0 err"
     if not ctx.has(POST):
         ctx.rows.append(Row.unavailable(name, "POST /api/topics/{slug}/comments missing", target))
         return
@@ -364,6 +397,10 @@ def scenario_4(ctx: Context, srv: Server, body: str, body_file: Path) -> None:
         ctx.rows.append(Row.unavailable(name, f"probe POST answered {code}: {str(data)[:80]}", target))
         return
     status = data.get("status")
+    base = asyncio.run(baseline.run_post_baseline(ctx.dsn, "bench-post-base", ctx.seeded.users["bench_poster"], body,
+                                                  POST_CONNECTIONS, ctx.duration))
+    ctx.rows.append(Row("baseline 4: render + sanitize + INSERT, raw asyncpg, 16 tasks", base["rps"], base["p50_ms"],
+                        base["p99_ms"], 0, ratio="1.00x", note="same 2 KB Markdown, render_markdown in-process"))
     w = _post_load(ctx, srv, body_file, profile="4")
     render = _render_ms(body)
     share = ""
@@ -374,9 +411,11 @@ def scenario_4(ctx: Context, srv: Server, body: str, body_file: Path) -> None:
                  f" of which bleach {bleach:.2f} ms = {bleach * w['rps'] / 10:.0f}%")
     elif render is None:
         share = "forum.markup.render_markdown missing: bleach share n/a"
-    note = f"probe status {status}; {share}"
-    ctx.rows.append(Row.from_wrk(name, w, target=target, passed=w["rps"] >= 250 and w["errors"] == 0
-                                 and status == "published", note=note))
+    ratio = w["rps"] / base["rps"] if base["rps"] else 0.0
+    note = f"{w['rps']:,.0f} posts/s vs baseline {base['rps']:,.0f}/s; probe status {status}; {share}"
+    ctx.rows.append(Row.from_wrk(name, w, ratio=f"{ratio:.2f}x baseline 4", target=target,
+                                 passed=ratio >= POST_RATIO and w["errors"] == 0 and status == "published",
+                                 note=note))
 
 
 async def _set_rules(ctx: Context, srv: Server, banned: list[str], suspect: list[str]) -> str:
@@ -429,6 +468,34 @@ def scenario_6(ctx: Context, srv: Server, body: str, body_file: Path) -> None:
                                  ratio=f"{slowdown * 100:+.1f}% slower", target=target,
                                  passed=slowdown <= 0.10 and full["errors"] == 0 and code == 201,
                                  note=f"{how}; probe {code} {data.get('status', '')}"))
+
+
+def scenario_13(ctx: Context, srv: Server) -> None:
+    name = "13 cost per 1 KB comment: disk and PostgreSQL time"
+    target = "<=3 KB on disk per 1 KB comment"
+    if not ctx.has(POST):
+        ctx.rows.append(Row.unavailable(name, "POST comments missing", target))
+        return
+    pgdata = None if ctx.args.database_url else ctx.data_dir / "pgdata"
+    r = cost.measure(ctx.dsn, pgdata, srv.url, ctx.seeded.tokens["bench_poster"], "bench-cost")
+    per = r["bytes_per_comment"]
+    if per is None:
+        ctx.rows.append(Row(name, target=target, passed=False, note="no comment was created"))
+        return
+    kb_per_kb = per / r["body_bytes"]
+    parts = sorted(r["growth"].items(), key=lambda kv: -kv[1])
+    layout = ", ".join(f"{k.removeprefix('index ')} {v / r['created']:,.0f}" for k, v in parts if v)
+    cpu = r["pg_cpu_ms_per_post"]
+    stmts = list(r["statements"].items())
+    total_logged = sum(v for _, v in stmts) or 1.0
+    top = "; ".join(f"{v:.2f} ms ({v / total_logged * 100:.0f}%) {k[:90]}" for k, v in stmts[:5])
+    note = (f"{per:,.0f} bytes per comment of {r['body_bytes']} bytes of Markdown ({layout});"
+            f" {r['created']} posts at {r['created'] / r['elapsed']:.0f}/s;"
+            + (f" PostgreSQL CPU {cpu:.2f} ms per post (all its processes);" if cpu is not None else "")
+            + (f" logged statement time per post {total_logged:.2f} ms, top: {top}" if stmts
+               else " statement breakdown needs the embedded server's log"))
+    ctx.rows.append(Row(name, r["created"] / r["elapsed"], ratio=f"{kb_per_kb:.2f} KB per KB", target=target,
+                        passed=kb_per_kb <= 3.0 and r["created"] > 0, note=note))
 
 
 async def _moderate(ctx: Context, srv: Server) -> dict[str, Any]:
@@ -525,11 +592,16 @@ async def _verify_moderation(ctx: Context, since: datetime) -> tuple[bool, str]:
 
 def scenario_5(ctx: Context, srv: Server) -> None:
     name = "5 8 moderators x 2,000 pending items"
-    target = ">=300 decisions/s, none twice/lost"
+    target = f">={DECIDE_RATIO:.2f}x baseline 5, none twice/lost"
     missing = [f"{m} {p}" for m, p in (QUEUE, CLAIM, DECIDE) if not ctx.has((m, p))]
     if missing:
         ctx.rows.append(Row.unavailable(name, "missing " + ", ".join(missing), target))
         return
+    mods = [ctx.seeded.users[h] for h in ctx.seeded.moderators]
+    base = asyncio.run(baseline.run_decide_baseline(ctx.dsn, mods, ctx.seeded.base_item_ids))
+    ctx.rows.append(Row("baseline 5: queue read + claim + decide, raw asyncpg, 8 tasks", base["rps"],
+                        base["p50_ms"], base["p99_ms"], 0 if base["complete"] else 1, ratio="1.00x",
+                        note=f"{base['requests']} items decided, {base['conflicts']} lost claims"))
     since = datetime.now(UTC)
     if "5" in ctx.args.profile:  # samples the first `duration` seconds of the run
         with py_spy(ctx, "5", srv):
@@ -541,12 +613,15 @@ def scenario_5(ctx: Context, srv: Server) -> None:
     ok_sql, sql_note = asyncio.run(_verify_moderation(ctx, since))
     rate = len(decided) / res["elapsed"] if res["elapsed"] else 0.0
     errors = sum(res["unexpected"].values())
-    ok = ok_sql and twice == 0 and len(decided) == len(ctx.seeded.item_ids) and rate >= 300 and errors == 0
-    note = (f"{len(decided)} decided by the driver, {twice} twice, {res['conflicts']} 409s,"
+    ratio = rate / base["rps"] if base["rps"] else 0.0
+    ok = (ok_sql and twice == 0 and len(decided) == len(ctx.seeded.item_ids) and ratio >= DECIDE_RATIO
+          and errors == 0)
+    note = (f"{rate:,.0f} decisions/s vs baseline {base['rps']:,.0f}/s; {len(decided)} decided by the driver,"
+            f" {twice} twice, {res['conflicts']} 409s,"
             f" {res['reads']} queue reads, {res['requests']} requests in {res['elapsed']:.1f}s; {sql_note}")
     if res["unexpected"]:
         note += f"; unexpected {res['unexpected']}"
-    ctx.rows.append(Row(name, rate, res["p50"], res["p99"], errors, ratio="decisions/s", target=target,
+    ctx.rows.append(Row(name, rate, res["p50"], res["p99"], errors, ratio=f"{ratio:.2f}x baseline 5", target=target,
                         passed=ok, note=note))
 
 
@@ -618,8 +693,9 @@ def _stopped(ctx: Context, srv: Server) -> None:
 # ---------------------------------------------------------------- database
 
 
-def prepare_database(args: argparse.Namespace, data_dir: Path) -> tuple[str, Any]:
-    """The DSN to use and the embedded server to stop afterwards (None with --database-url)."""
+def prepare_database(args: argparse.Namespace, data_dir: Path, keep: bool = False) -> tuple[str, Any]:
+    """The DSN to use and the embedded server to stop afterwards (None with --database-url);
+    `keep`: start the embedded server on the data folder in place (a restored seed)."""
     if args.database_url:
         dsn = args.database_url
 
@@ -636,7 +712,8 @@ def prepare_database(args: argparse.Namespace, data_dir: Path) -> tuple[str, Any
         return dsn, None
     from forum.db import EmbeddedPostgres
 
-    shutil.rmtree(data_dir / "pgdata", ignore_errors=True)
+    if not keep:
+        shutil.rmtree(data_dir / "pgdata", ignore_errors=True)
     embedded = EmbeddedPostgres(data_dir)
     return embedded.start(), embedded
 
@@ -719,8 +796,12 @@ def write_results(ctx: Context, text: str, started: datetime, load: tuple[float,
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--only", default=",".join(ALL),
+    p.add_argument("--only", default=None,
                    help=f"comma-separated scenarios (default all): {','.join(ALL)}")
+    p.add_argument("--scenario", action="append", default=[], metavar="N",
+                   help="run this scenario alone (repeatable; same names as --only)")
+    p.add_argument("--fresh-seed", action="store_true",
+                   help="migrate and seed even when a saved seed with the same content hash exists")
     p.add_argument("--duration", type=float, default=10.0, help="seconds per measured load (default 10)")
     p.add_argument("--quick", action="store_true", help="2 s per scenario")
     p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
@@ -731,7 +812,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--write-results", action="store_true", help="write bench/RESULTS.md")
     p.add_argument("--profile", default="", help="comma-separated scenarios (health,1,4) to sample with py-spy")
     args = p.parse_args(argv)
-    args.only = {s.strip() for s in args.only.split(",") if s.strip()}
+    chosen = [x for part in ([args.only] if args.only else []) + args.scenario for x in part.split(",")]
+    args.only = {x.strip() for x in chosen if x.strip()} or set(ALL)
     unknown = args.only - set(ALL)
     if unknown:
         p.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
@@ -750,18 +832,31 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(32)
-    dsn, embedded = prepare_database(args, data_dir)
+    t0 = time.perf_counter()
+    saved = None if (args.database_url or args.fresh_seed) else seed.SavedSeed.find(data_dir, BENCH_DIR.parent)
+    if saved is not None:
+        saved.restore(data_dir / "pgdata")
+    dsn, embedded = prepare_database(args, data_dir, keep=saved is not None)
     try:
-        t0 = time.perf_counter()
-        migrate(dsn, data_dir, secret)
-        seeded = asyncio.run(seed.seed_all(dsn))
-        print(f"seeded in {time.perf_counter() - t0:.1f}s: " + ", ".join(f"{k} {v}" for k, v in seeded.counts.items()),
+        if saved is not None:
+            seeded = saved.seeded
+            asyncio.run(saved.refresh(dsn))
+            how = f"seed {saved.key[:12]} reused"
+        else:
+            migrate(dsn, data_dir, secret)
+            seeded = asyncio.run(seed.seed_all(dsn))
+            how = "seeded"
+            if embedded is not None:  # a stopped cluster's files, saved by the seed's content hash
+                embedded.stop()
+                seed.SavedSeed.save(data_dir, BENCH_DIR.parent, seeded)
+                dsn = embedded.start()
+        print(f"{how} in {time.perf_counter() - t0:.1f}s: " + ", ".join(f"{k} {v}" for k, v in seeded.counts.items()),
               file=sys.stderr)
         ctx = Context(args, dsn, data_dir, secret, seeded, args.duration)
         body = two_kb_markdown()
         body_file = data_dir / "body.md"
         body_file.write_text(body)
-        if ctx.wanted("1") or ctx.wanted("2") or ctx.wanted("workers2"):
+        if ctx.wanted("1") or ctx.wanted("2") or ctx.wanted("8") or ctx.wanted("workers2"):
             ctx.base = asyncio.run(baseline.run_baseline(dsn, "bench-hot", CONNECTIONS, ctx.duration))
             ctx.rows.append(Row("baseline: raw asyncpg + msgspec, 50 tasks", ctx.base["rps"], ctx.base["p50_ms"],
                                 ctx.base["p99_ms"], 0, ratio="1.00x",
@@ -774,10 +869,12 @@ def main(argv: list[str] | None = None) -> int:
                 ("1", lambda: scenario_1(ctx, srv)),
                 ("7", lambda: scenario_7(ctx, srv)),
                 ("2", lambda: scenario_2(ctx, srv)),
+                ("8", lambda: scenario_8(ctx, srv)),
                 ("3", lambda: scenario_3(ctx, srv)),
                 ("5", lambda: scenario_5(ctx, srv)),
                 ("4", lambda: scenario_4(ctx, srv, body, body_file)),
                 ("6", lambda: scenario_6(ctx, srv, body, body_file)),
+                ("13", lambda: scenario_13(ctx, srv)),
                 ("render", lambda: scenario_render(ctx, srv)),
             ]
             for name, step in steps:

@@ -8,10 +8,16 @@ stored as `forum.auth.hash_token(token)`, `first_published_at` on published comm
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import html
+import json
 import secrets
+import shutil
+import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 
@@ -33,7 +39,62 @@ class Seeded:
     topics: dict[str, int] = field(default_factory=dict)  # slug -> id
     first_root: dict[str, int] = field(default_factory=dict)  # slug -> id of its oldest root
     item_ids: list[int] = field(default_factory=list)  # the pending moderation items
+    base_item_ids: list[int] = field(default_factory=list)  # older ones, for the scenario-5 baseline
     counts: dict[str, int] = field(default_factory=dict)  # slug -> comments
+    viewers: list[str] = field(default_factory=list)  # scenario 8's signed-in readers
+
+
+def content_key(root: Path) -> str:
+    """What a seeded database depends on: this module and every migration (their bytes)."""
+    h = hashlib.sha256()
+    for f in [Path(__file__), *sorted((root / "migrations").rglob("*.py"))]:
+        h.update(str(f.relative_to(root) if f.is_relative_to(root) else f.name).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+@dataclass
+class SavedSeed:
+    """A seeded cluster's files (copied while it was stopped) and its `Seeded`, kept in
+    `<data-dir>/seeds/<content hash>/`, so later runs copy them instead of migrating and
+    seeding again. A change to the seed or to any migration changes the hash."""
+
+    key: str
+    folder: Path
+    seeded: Seeded
+
+    @classmethod
+    def find(cls, data_dir: Path, root: Path) -> SavedSeed | None:
+        key = content_key(root)
+        folder = data_dir / "seeds" / key
+        meta = folder / "seeded.json"
+        if not (meta.exists() and (folder / "pgdata").is_dir()):
+            return None
+        return cls(key, folder, Seeded(**json.loads(meta.read_text())))
+
+    @classmethod
+    def save(cls, data_dir: Path, root: Path, seeded: Seeded) -> None:
+        key = content_key(root)
+        seeds = data_dir / "seeds"
+        shutil.rmtree(seeds, ignore_errors=True)  # one saved seed: the current one
+        folder = seeds / key
+        folder.mkdir(parents=True)
+        subprocess.run(["cp", "-a", str(data_dir / "pgdata"), str(folder / "pgdata")], check=True)
+        (folder / "seeded.json").write_text(json.dumps(dataclasses.asdict(seeded)))
+
+    @staticmethod
+    async def refresh(dsn: str) -> None:
+        """Sessions as fresh as a new seed's (a saved seed may be days old)."""
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("UPDATE user_session SET last_seen_at = now(), expires_at = now() + interval '30 days',"
+                               " idle_expires_at = now() + interval '7 days'")
+        finally:
+            await conn.close()
+
+    def restore(self, pgdata: Path) -> None:
+        shutil.rmtree(pgdata, ignore_errors=True)
+        subprocess.run(["cp", "-a", str(self.folder / "pgdata"), str(pgdata)], check=True)  # owner kept
 
 
 def _body(n: int) -> tuple[str, str]:
@@ -175,7 +236,25 @@ async def seed_all(dsn: str, moderation_items: int = 2000, moderators: int = 8) 
                 s.out.moderators.append(f"bench_mod{i}")
             # 1: the hot thread: 50 roots x 4 = 200 comments, all on page 1 (default limit 50)
             t = await s.topic("bench-hot", admin)
-            await s.thread("bench-hot", t, authors, 50, SHAPE_200)
+            hot = await s.thread("bench-hot", t, authors, 50, SHAPE_200)
+            # 8: 50 signed-in readers of bench-hot; each has helpful votes on 5 of its comments,
+            # and every fifth one a pending reply of their own under a root (shown only to them)
+            for i in range(50):
+                handle = f"bench_viewer{i:02d}"
+                uid = await s.user(handle)
+                s.out.viewers.append(handle)
+                await conn.executemany('INSERT INTO vote (comment, "user", created_at) VALUES ($1, $2, now())',
+                                       [(hot[(i * 7 + k * 41) % len(hot)], uid) for k in range(5)])
+                if i % 5 == 0:
+                    root = hot[(i * 4) % len(hot) // 4 * 4]  # the first comment of a subtree is its root
+                    cid = await conn.fetchval("SELECT nextval(pg_get_serial_sequence('comment', 'id'))")
+                    text, body_html = _body(10_000 + i)
+                    await conn.execute(
+                        "INSERT INTO comment (id, topic, parent, root_id, path, depth, kind, private, status,"
+                        " author, body, body_html, score, reply_count, accepted, urgent, created_at)"
+                        " VALUES ($1, $2, $3, $3, $4, 1, 'comment', false, 'pending', $5, $6, $7, 0, 0, false,"
+                        " false, $8)", cid, t, root, child_path(child_path(None, root), cid), uid, text, body_html,
+                        s.now - timedelta(minutes=5))
             # 3: the same page shape in a small and a huge thread: 50 roots x 2 on page 1
             t = await s.topic("bench-render", admin)
             await s.thread("bench-render", t, authors, 20, SHAPE_RENDER)
@@ -189,18 +268,25 @@ async def seed_all(dsn: str, moderation_items: int = 2000, moderators: int = 8) 
             # scale-out consistency check
             t = await s.topic("bench-scale", admin)
             await s.thread("bench-scale", t, authors, 10, SHAPE_200)
-            # 5: pending comments by a new reader, each with an open 'pending' queue item
+            # 4: where the scenario-4 baseline inserts (raw asyncpg, no server); 13: cost per comment
+            await s.topic("bench-post-base", admin)
+            await s.topic("bench-cost", admin)
+            # 5: pending comments by a new reader, each with an open 'pending' queue item; the
+            # baseline's items are older, so they head the queue until the baseline decides them
             newbie = await s.user("bench_newbie", session=False)
-            t = await s.topic("bench-modq", admin)
-            ids = await s.thread("bench-modq", t, [newbie], moderation_items, (), status="pending")
-            created0 = s.now - timedelta(hours=2)
-            item_rows = await conn.fetch(
-                "INSERT INTO moderation_item (queue, target_type, comment, topic, reasons, status, created_at)"
-                " SELECT 'pending', 'comment', c, NULL, ARRAY['new_author']::varchar[], 'open',"
-                "        $2::timestamptz + (n * interval '1 millisecond')"
-                "   FROM unnest($1::bigint[]) WITH ORDINALITY AS u(c, n) RETURNING id",
-                ids, created0)
-            s.out.item_ids = [r["id"] for r in item_rows]
+            for slug, hours in (("bench-modq-base", 3), ("bench-modq", 2)):
+                t = await s.topic(slug, admin)
+                ids = await s.thread(slug, t, [newbie], moderation_items, (), status="pending")
+                item_rows = await conn.fetch(
+                    "INSERT INTO moderation_item (queue, target_type, comment, topic, reasons, status, created_at)"
+                    " SELECT 'pending', 'comment', c, NULL, ARRAY['new_author']::varchar[], 'open',"
+                    "        $2::timestamptz + (n * interval '1 millisecond')"
+                    "   FROM unnest($1::bigint[]) WITH ORDINALITY AS u(c, n) RETURNING id",
+                    ids, s.now - timedelta(hours=hours))
+                if slug == "bench-modq":
+                    s.out.item_ids = [r["id"] for r in item_rows]
+                else:
+                    s.out.base_item_ids = [r["id"] for r in item_rows]
             await conn.execute("UPDATE moderation_rules SET banned_words = '{}', suspect_words = '{}'")
         await conn.execute("ANALYZE")
         return s.out

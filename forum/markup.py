@@ -11,7 +11,10 @@ Rendering is CPU work that grows with the input (pathological Markdown such as 6
 characters of `![` takes about a second), so request handlers never run it on the event
 loop: `render()` hands it to a small pool of worker processes (`start_renderer`, one per
 app process, FORUM_RENDER_WORKERS) and waits at most FORUM_RENDER_BUDGET_MS. Past the budget
-the worker is killed, the pool replaced, and the text refused with a clear 422. Callers run
+that worker is killed and replaced, and the text refused with a clear 422. The workers talk
+to the event loop over socket pairs (no helper threads: multiprocessing.Pool's result
+threads waited for the GIL behind a busy loop, which cut posting to a third and could push
+an ordinary text past its budget). Callers run
 their cheap limits (size, rate limit) first. Without a pool (the CLI, FORUM_RENDER_WORKERS=0)
 `render()` uses a thread and the same budget, but a thread cannot be stopped: it finishes.
 """
@@ -20,8 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import html as _html
-import multiprocessing
 import re
+import socket
+import struct
+import subprocess
+import sys
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
@@ -181,89 +187,138 @@ def plain_text(html: str) -> str:
 
 TOO_COMPLEX = "body: this text is too complex to display; please simplify its formatting."
 
-
-class _Restarted(Exception):
-    """The pool was replaced while this render waited in it: run it again."""
+_HEAD = struct.Struct("!BI")  # status (0 text, 1 error, 2 ready), length of the UTF-8 payload
 
 
-def _ping() -> bool:
-    return True
+def _worker_main(fd: int) -> None:
+    """A render process (`python -m forum.markup FD`): read a text, answer its HTML, forever.
+
+    Frames both ways are `_HEAD` + UTF-8. It says "ready" once its imports are done, so that
+    start-up time is never charged to a text's budget."""
+    sock = socket.socket(fileno=fd)
+    stream = sock.makefile("rwb")
+    stream.write(_HEAD.pack(2, 0))
+    stream.flush()
+    while True:
+        head = stream.read(_HEAD.size)
+        if len(head) < _HEAD.size:
+            return  # the server closed its end
+        _, size = _HEAD.unpack(head)
+        source = stream.read(size).decode()
+        try:
+            status, out = 0, render_markdown(source).encode()
+        except Exception as exc:  # reported to the caller, the worker lives on
+            status, out = 1, f"{type(exc).__name__}: {exc}".encode()
+        stream.write(_HEAD.pack(status, len(out)) + out)
+        stream.flush()
 
 
-class Renderer:
-    """A pool of render processes with a time budget per text."""
+class _Worker:
+    """One render process and the server's end of its socket (read by the event loop: no
+    helper threads, so a busy loop never delays an answer past its budget)."""
 
-    def __init__(self, workers: int, budget_s: float):
-        self.workers = workers
-        self.budget_s = budget_s
-        self._context = multiprocessing.get_context("spawn")  # no fork of a process with threads
-        self._pool = self._context.Pool(workers)
-        self._generation = 0
-        self._slots = asyncio.Semaphore(workers)  # one text per worker: no waiting inside the budget
-        self._pending: set[asyncio.Future[str]] = set()
-        self._ending: set[asyncio.Future[None]] = set()  # old pools being terminated
-        self._ready: asyncio.Future[object] = asyncio.ensure_future(asyncio.to_thread(self._pool.apply, _ping))
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair()
+        self.proc = subprocess.Popen([sys.executable, "-m", "forum.markup", str(theirs.fileno())],  # noqa: S603
+                                     pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+        theirs.close()
+        self._sock = ours
+        self._ready = asyncio.ensure_future(self._connect())
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await asyncio.open_connection(sock=self._sock)
+        status, _ = _HEAD.unpack(await reader.readexactly(_HEAD.size))
+        if status != 2:
+            raise RuntimeError("render worker: unexpected greeting")
+        return reader, writer
 
     async def ready(self) -> None:
         await self._ready
 
+    async def render(self, source: str, budget_s: float) -> str:
+        reader, writer = await self._ready  # start-up is outside the budget
+        data = source.encode()
+        writer.write(_HEAD.pack(0, len(data)) + data)
+
+        async def answer() -> tuple[int, bytes]:
+            status, size = _HEAD.unpack(await reader.readexactly(_HEAD.size))
+            return status, await reader.readexactly(size)
+
+        status, out = await asyncio.wait_for(answer(), budget_s)
+        if status != 0:
+            raise RuntimeError(f"render worker: {out.decode(errors='replace')}")
+        return out.decode()
+
+    def stop(self) -> None:
+        if self._ready.done() and not self._ready.cancelled() and self._ready.exception() is None:
+            self._ready.result()[1].close()
+        else:
+            self._ready.cancel()
+            self._sock.close()
+        if self.proc.poll() is None:
+            self.proc.kill()
+        _reap(self.proc)
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    """Collect a killed worker's exit status without blocking the loop."""
+    if proc.poll() is None:
+        asyncio.get_running_loop().call_later(0.05, _reap, proc)
+
+
+class Renderer:
+    """Render processes with a time budget per text: one text at a time per process, so a
+    text past its budget only ever takes its own process down (killed and replaced)."""
+
+    def __init__(self, workers: int, budget_s: float):
+        self.workers = workers
+        self.budget_s = budget_s
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._all: set[_Worker] = set()
+        for _ in range(workers):
+            self._add()
+
+    def _add(self) -> None:
+        w = _Worker()
+        self._all.add(w)
+        self._idle.put_nowait(w)
+
+    def _replace(self, w: _Worker) -> None:
+        self._all.discard(w)
+        w.stop()
+        self._add()
+
+    async def ready(self) -> None:
+        await asyncio.gather(*(w.ready() for w in self._all))
+
     async def render(self, source: str) -> str:
         from forum.errors import ContentRefused
 
-        async with self._slots:
-            while True:
-                await self._ready  # a fresh pool's workers start outside anyone's budget
-                generation = self._generation
-                future = self._submit(source)
-                self._pending.add(future)
-                try:
-                    return await asyncio.wait_for(asyncio.shield(future), self.budget_s)
-                except TimeoutError:
-                    self._pending.discard(future)
-                    future.cancel()  # its answer, if it ever comes, is not wanted
-                    self._restart(generation)
-                    raise ContentRefused(TOO_COMPLEX, rule="too_complex") from None
-                except _Restarted:
-                    continue
-                finally:
-                    self._pending.discard(future)
-
-    def _submit(self, source: str) -> asyncio.Future[str]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[str] = loop.create_future()
-
-        def settle(value: str | None, error: BaseException | None) -> None:
-            if future.done():
-                return
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(value or "")
-
-        self._pool.apply_async(render_markdown, (source,),
-                               callback=lambda v: loop.call_soon_threadsafe(settle, v, None),
-                               error_callback=lambda e: loop.call_soon_threadsafe(settle, None, e))
-        return future
-
-    def _restart(self, generation: int) -> None:
-        """Kill the workers (one is stuck past its budget) and start new ones."""
-        if generation != self._generation:
-            return  # replaced already
-        old = self._pool
-        self._generation += 1
-        self._pool = self._context.Pool(self.workers)
-        self._ready = asyncio.ensure_future(asyncio.to_thread(self._pool.apply, _ping))
-        for future in list(self._pending):
-            if not future.done():
-                future.set_exception(_Restarted())
-        ending = asyncio.ensure_future(asyncio.to_thread(old.terminate))
-        self._ending.add(ending)
-        ending.add_done_callback(self._ending.discard)
+        for attempt in (1, 2):
+            w = await self._idle.get()
+            try:
+                html = await w.render(source, self.budget_s)
+            except TimeoutError:
+                self._replace(w)
+                raise ContentRefused(TOO_COMPLEX, rule="too_complex") from None
+            except (ConnectionError, asyncio.IncompleteReadError):  # the process died: once more on a new one
+                self._replace(w)
+                if attempt == 2:
+                    raise
+                continue
+            except BaseException:
+                self._replace(w)  # cancelled mid-answer: its stream is out of step
+                raise
+            self._idle.put_nowait(w)
+            return html
+        raise AssertionError("unreachable")
 
     async def close(self) -> None:
-        pool = self._pool
-        await asyncio.to_thread(pool.terminate)
-        await asyncio.to_thread(pool.join)
+        workers, self._all = list(self._all), set()
+        for w in workers:
+            w.stop()
+        for w in workers:  # killed: their exit is a matter of milliseconds
+            await asyncio.to_thread(w.proc.wait, 5)
 
 
 _renderer: Renderer | None = None
@@ -297,3 +352,7 @@ async def render(source: str) -> str:
         return await asyncio.wait_for(asyncio.to_thread(render_markdown, source), _budget_s)
     except TimeoutError:
         raise ContentRefused(TOO_COMPLEX, rule="too_complex") from None
+
+
+if __name__ == "__main__":
+    _worker_main(int(sys.argv[1]))

@@ -19,15 +19,23 @@ the plain anonymous ones are answered before routing (forum/comments/conditional
 listener's events only free memory early (`drop_topic`) and a "reset" (events may have
 been missed) clears everything; neither is needed for correctness.
 
-Only anonymous pages are cached: signed-in viewers may see their own pending comments and
-private questions, so their pages are always built for them.
+Signed-in readers are served from the same entries (forum/comments/reads.py): each entry
+also keeps where every comment's JSON object ends (`Entry.cuts`), so a reader's page is the
+cached bytes with their own `my_vote` and `editable_until` spliced in, with no decoding or
+encoding. A reader who can see more than the public in a topic (their own pending, private
+or held-edit comments: `Entry.extras`) gets an entry of their own, built for them and
+checked against the same version and authors plus the current state of those comments.
+Staff (coach and up) see far more than the public; their pages are always built for them.
 """
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 if TYPE_CHECKING:
     from forum.auth import Viewer
@@ -46,7 +54,9 @@ SELECT t.id, t.slug, t.status, t.author, t.version,
 # A conditional read (If-None-Match): what the ETag and the visibility check need, nothing more.
 VERSION_SQL = "SELECT id, status, author, version FROM topic WHERE slug = $1"
 
-Key = tuple[str, str, int, "str | None"]  # (slug, sort, limit, cursor)
+# (slug, sort, limit, cursor, reader id): the reader id is None for the public's page, a
+# reader's own only for a reader who sees more than the public in that topic.
+Key = tuple[str, str, int, "str | None", "int | None"]
 
 
 def thread_etag(topic_id: int, version: int, viewer: Viewer | None) -> str:
@@ -77,6 +87,40 @@ class Entry:
     author_ids: list[int]  # sorted: the order of `authors`
     authors: list[str] | None  # "handle/role" per author id, as TOPIC_SQL returns them
     body: bytes
+    # (offset in body just before a comment object's closing brace, comment id), in order
+    cuts: tuple[tuple[int, int], ...] = ()
+    extras: tuple[str, ...] = ()  # a reader's own entry: "id:xmin" of what only they see
+
+
+_MARK = "~"  # a key no comment has; in the encoded JSON its quotes cannot be part of a string
+_MARK_RE = re.compile(rb',"~":(\d+)')
+
+
+def encode_page(page: dict[str, Any]) -> tuple[bytes, tuple[tuple[int, int], ...]]:
+    """The page's JSON (the bytes `msgspec.json.encode(page)` gives) and where each comment's
+    object ends in it."""
+    marked: list[dict[str, Any]] = []
+    stack = list(page["items"])
+    while stack:
+        item = stack.pop()
+        item[_MARK] = item["id"]  # last key: where a reader's marks go (annotate appends them there)
+        marked.append(item)
+        stack.extend(item["replies"])
+    try:
+        raw = msgspec.json.encode(page)
+    finally:
+        for item in marked:
+            del item[_MARK]
+    parts: list[bytes] = []
+    cuts: list[tuple[int, int]] = []
+    pos = size = 0
+    for m in _MARK_RE.finditer(raw):
+        parts.append(raw[pos:m.start()])
+        size += m.start() - pos
+        cuts.append((size, int(m.group(1))))
+        pos = m.end()
+    parts.append(raw[pos:])
+    return b"".join(parts), tuple(cuts)
 
 
 def authors_of(items: list[dict]) -> tuple[list[int], list[str] | None]:  # type: ignore[type-arg]
@@ -112,9 +156,10 @@ class PageCache:
         """The entry stored under `key`, whether or not it is still right (see `fresh`)."""
         return self._entries.get(key)
 
-    def fresh(self, key: Key, entry: Entry | None, topic_id: int, version: int, authors: list[str] | None) -> bool:
+    def fresh(self, key: Key, entry: Entry | None, topic_id: int, version: int, authors: list[str] | None,
+              extras: tuple[str, ...] = ()) -> bool:
         if (entry is not None and entry.topic_id == topic_id and entry.version == version
-                and entry.authors == authors):
+                and entry.authors == authors and entry.extras == extras):
             self._entries.move_to_end(key)
             self.hits += 1
             return True

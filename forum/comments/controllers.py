@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from forum import sql
 from forum.auth import Viewer, requires_active_if_signed_in, requires_active_user, requires_user
-from forum.comments import cache, context, idempotency, posting, services
+from forum.comments import context, idempotency, posting, reads, services
 from forum.comments import viewer as viewer_marks
 from forum.comments.lifecycle import page_cache, shared_reads
 from forum.comments.schemas import (
@@ -50,46 +50,13 @@ class ThreadController(Controller):
                                   cursor: Cursor = None, if_none_match: IfNoneMatch = None) -> Response[CommentPage]:
         """The thread: top-level comments paged in the chosen order, each with up to 100
         descendants nested in `replies` (depth first, oldest first) and `more_replies`."""
-        position = services.page_position(sort, cursor)  # a 400 for a bad one, conditional or not (RFC 9110 13.2.1)
-        # Both statements below are shared by the requests for the same thread waiting at the
-        # same moment, each answer read after its request arrived (forum/coalesce.py).
-        reads = shared_reads(request.app)
-        if if_none_match:
-            # A conditional read asks only for the topic's version (one indexed row, no authors):
-            # the answer is right in every process, whatever its cache holds.
-            topic = await reads.fetchrow(cache.VERSION_SQL, slug)
-            if topic is None or not posting.topic_visible(topic, viewer):
-                raise NotFound("No such topic.")
-            etag = cache.thread_etag(topic["id"], topic["version"], viewer)
-            if cache.etag_matches(if_none_match, etag):
-                return Response(content=b"", status_code=HTTP_304_NOT_MODIFIED,  # type: ignore[arg-type]
-                                headers=cache.thread_headers(etag))
-        # Anonymous pages come from this process's cache while the topic's version and the
-        # page's authors are unchanged (forum/comments/cache.py); one statement checks both.
-        pages = page_cache(request.app) if viewer is None else None
-        key: cache.Key = (slug, sort, limit, cursor)
-        entry = pages.candidate(key) if pages is not None else None
-        topic = await reads.fetchrow(cache.TOPIC_SQL, slug, entry.author_ids if entry is not None else [])
-        if topic is None or not posting.topic_visible(topic, viewer):
-            raise NotFound("No such topic.")
-        etag = cache.thread_etag(topic["id"], topic["version"], viewer)
-        headers = cache.thread_headers(etag)
-        if cache.etag_matches(if_none_match, etag):  # the version moved between the two statements
-            return Response(content=b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)  # type: ignore[arg-type]
-        if pages is not None and pages.fresh(key, entry, topic["id"], topic["version"], topic["authors"]):
-            if entry is None:
-                raise RuntimeError("unexpected: no entry")
-            body = entry.body
-        else:
-            page = await services.thread_page(topic["id"], topic["slug"], viewer, sort=sort, limit=limit,
-                                              position=position)
-            await viewer_marks.annotate(page["items"], viewer)  # signed in only: never in a cached page
-            # the dicts are built in CommentRead's field order: encoding them gives the same bytes
-            body = msgspec.json.encode(page)
-            if pages is not None:
-                ids, authors = cache.authors_of(page["items"])
-                pages.put(key, cache.Entry(topic["id"], topic["version"], ids, authors, body))
-        return Response(content=body, media_type=MediaType.JSON, headers=headers)  # type: ignore[arg-type,return-value]
+        answer = await reads.thread(shared_reads(request.app), page_cache(request.app), viewer, slug, sort=sort,
+                                    limit=limit, cursor=cursor, if_none_match=if_none_match)
+        if answer.status == HTTP_304_NOT_MODIFIED:
+            return Response(content=b"", status_code=HTTP_304_NOT_MODIFIED,  # type: ignore[arg-type]
+                            headers=answer.headers)
+        return Response(content=answer.body, media_type=MediaType.JSON,  # type: ignore[arg-type,return-value]
+                        headers=answer.headers)
 
     @post("/{slug:str}/comments", operation_id="create_comment", status_code=HTTP_201_CREATED,
           guards=[requires_active_if_signed_in])

@@ -1,0 +1,162 @@
+"""Reading a thread page: the one service behind `GET /api/topics/{slug}/comments`.
+
+Everything the route needs besides parsing lives here: the conditional read (ETag, 304),
+the shared version reads (forum/coalesce.py), the per-process page cache
+(forum/comments/cache.py) and the marks of a signed-in reader.
+
+Who gets what:
+
+- **Anonymous**: the cached public page while the topic's version and its authors are
+  unchanged (`cache.TOPIC_SQL`, one statement); otherwise it is built and cached.
+- **A signed-in reader** (any role below coach): one statement (`READER_SQL`) reads what
+  the anonymous one does plus the reader's votes in the topic, the ids and row versions of
+  the comments only they can see there (their own pending, private or held-edit ones), the
+  edit window and their own comments young enough to be in it. Seeing nothing more than
+  the public, their page is the public page with their `my_vote` and `editable_until`
+  spliced into the cached bytes (`_marked`): no further statement, no decoding, no
+  encoding. Seeing more, they get an entry of their own, built for them once
+  and reused while the version, the authors and those comments (`id:xmin`) are unchanged.
+  Either way the bytes are those the full build gives (tested).
+- **Staff** (coach and up) see private questions and every status: their pages are built
+  for each request, as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from forum.auth import Viewer
+from forum.coalesce import SharedReads
+from forum.comments import cache, posting, services
+from forum.comments import viewer as viewer_marks
+from forum.errors import NotFound
+from forum.timefmt import rfc3339
+
+# The topic and its cached page's authors as in cache.TOPIC_SQL, and for the reader $3: their
+# votes in the topic, what only they see there ("id:xmin", in id order), the edit window and
+# their visible comments there young enough to be in it (ids and creation times, read now:
+# never from a cached page), each status an index range on comment_author_idx.
+READER_SQL = """
+SELECT t.id, t.slug, t.status, t.author, t.version,
+       (SELECT array_agg(coalesce(u.handle, '') || '/' || u.role ORDER BY u.id)
+          FROM forum_user u WHERE u.id = ANY($2::bigint[])) AS authors,
+       ARRAY(SELECT v.comment FROM vote v JOIN comment c ON c.id = v.comment
+              WHERE v."user" = $3 AND c.topic = t.id) AS votes,
+       ARRAY(SELECT x.id || ':' || x.row_version FROM (
+               SELECT c.id, c.xmin::text AS row_version FROM comment c
+                WHERE c.author = $3 AND c.topic = t.id
+                  AND (c.status = 'pending' OR c.private OR c.pending_body_html IS NOT NULL)
+               UNION
+               SELECT c.id, c.xmin::text FROM comment c WHERE c.private AND c.audience = $3 AND c.topic = t.id
+             ) x ORDER BY x.id) AS extras,
+       r.edit_window_minutes AS window_minutes, own.ids AS own_ids, own.created AS own_created
+  FROM topic t
+  LEFT JOIN LATERAL (SELECT edit_window_minutes FROM moderation_rules LIMIT 1) r ON true
+  LEFT JOIN LATERAL (
+       SELECT array_agg(o.id) AS ids, array_agg(o.created_at) AS created FROM (
+              SELECT c.id, c.created_at FROM comment c
+               WHERE c.author = $3 AND c.status = 'published' AND c.topic = t.id
+                 AND c.created_at > now() - make_interval(mins => r.edit_window_minutes + 1)
+              UNION ALL
+              SELECT c.id, c.created_at FROM comment c
+               WHERE c.author = $3 AND c.status = 'pending' AND c.topic = t.id
+                 AND c.created_at > now() - make_interval(mins => r.edit_window_minutes + 1)) o
+       ) own ON true
+ WHERE t.slug = $1
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int  # 200 or 304
+    body: bytes
+    headers: dict[str, str]
+
+
+async def thread(reads: SharedReads, pages: cache.PageCache | None, viewer: Viewer | None, slug: str, *,
+                 sort: str, limit: int, cursor: str | None, if_none_match: str | None) -> Answer:
+    """The thread page (or 304) for `viewer`; `sort` and `cursor` are checked here (400)."""
+    position = services.page_position(sort, cursor)  # a 400 for a bad one, conditional or not (RFC 9110 13.2.1)
+    if if_none_match:
+        # A conditional read asks only for the topic's version (one indexed row, no authors):
+        # the answer is right in every process, whatever its cache holds.
+        topic = await reads.fetchrow(cache.VERSION_SQL, slug)
+        if topic is None or not posting.topic_visible(topic, viewer):
+            raise NotFound("No such topic.")
+        etag = cache.thread_etag(topic["id"], topic["version"], viewer)
+        if cache.etag_matches(if_none_match, etag):
+            return Answer(304, b"", cache.thread_headers(etag))
+    if viewer is not None and viewer.is_coach:
+        pages = None  # staff pages are always built for them
+    public_key: cache.Key = (slug, sort, limit, cursor, None)
+    entry = pages.candidate(public_key) if pages is not None else None
+    author_ids = entry.author_ids if entry is not None else []
+    if viewer is None or pages is None:
+        topic = await reads.fetchrow(cache.TOPIC_SQL, slug, author_ids)
+    else:
+        topic = await reads.fetchrow(READER_SQL, slug, author_ids, viewer.id)
+    if topic is None or not posting.topic_visible(topic, viewer):
+        raise NotFound("No such topic.")
+    etag = cache.thread_etag(topic["id"], topic["version"], viewer)
+    headers = cache.thread_headers(etag)
+    if cache.etag_matches(if_none_match, etag):  # the version moved between the two statements
+        return Answer(304, b"", headers)
+
+    if pages is None:  # staff (or no cache yet): built for this request
+        page = await services.thread_page(topic["id"], topic["slug"], viewer, sort=sort, limit=limit,
+                                          position=position)
+        await viewer_marks.annotate(page["items"], viewer)
+        return Answer(200, msgspec.json.encode(page), headers)
+
+    key, extras = public_key, ()
+    if viewer is not None and (topic["extras"] or topic["status"] != "published"):
+        # this reader sees more than the public here: a page of their own
+        key, extras = (slug, sort, limit, cursor, viewer.id), tuple(topic["extras"])
+        entry = pages.candidate(key)
+        if entry is not None and entry.author_ids != author_ids:  # authors were read for the public entry
+            topic = await reads.fetchrow(READER_SQL, slug, entry.author_ids, viewer.id)
+            if topic is None or not posting.topic_visible(topic, viewer):
+                raise NotFound("No such topic.")
+            extras = tuple(topic["extras"])
+            headers = cache.thread_headers(cache.thread_etag(topic["id"], topic["version"], viewer))
+    if not pages.fresh(key, entry, topic["id"], topic["version"], topic["authors"], extras):
+        page = await services.thread_page(topic["id"], topic["slug"], viewer if key[4] is not None else None,
+                                          sort=sort, limit=limit, position=position)
+        # the dicts are built in CommentRead's field order: encoding them gives the same bytes
+        body, cuts = cache.encode_page(page)
+        ids, authors = cache.authors_of(page["items"])
+        entry = cache.Entry(topic["id"], topic["version"], ids, authors, body, cuts, extras)
+        pages.put(key, entry)
+    if entry is None:
+        raise RuntimeError("unexpected: no entry")
+    if viewer is None:
+        return Answer(200, entry.body, headers)
+    deadlines: dict[int, bytes] = {}
+    if not viewer.is_suspended and topic["own_ids"] and topic["window_minutes"] is not None:
+        now = datetime.now(UTC)
+        for comment_id, created_at in zip(topic["own_ids"], topic["own_created"], strict=True):
+            deadline = viewer_marks.edit_deadline(created_at, topic["window_minutes"])
+            if deadline > now:
+                deadlines[comment_id] = b',"editable_until":"' + rfc3339(deadline).encode() + b'"'
+    return Answer(200, _marked(entry, set(topic["votes"]), deadlines), headers)
+
+
+def _marked(entry: cache.Entry, votes: set[int], deadlines: dict[int, bytes]) -> bytes:
+    """The entry's page with the reader's `my_vote` on every comment and `editable_until` on
+    their own comments still in the edit window, exactly where `viewer.annotate` puts them
+    (the last keys of each comment's object)."""
+    view = memoryview(entry.body)
+    out: list[Any] = []
+    start = 0
+    for offset, comment_id in entry.cuts:
+        out.append(view[start:offset])
+        out.append(b',"my_vote":1' if comment_id in votes else b',"my_vote":null')
+        if comment_id in deadlines:
+            out.append(deadlines[comment_id])
+        start = offset
+    out.append(view[start:])
+    return b"".join(out)
