@@ -232,3 +232,16 @@ async def screenshots(page: Any, name: str) -> list[Path]:
     if original:
         await page.set_viewport_size(original)
     return out
+
+
+@pytest.fixture
+async def page(context: Any) -> AsyncIterator[Any]:
+    """A page of the test's context that keeps its script errors and console errors in
+    `page.errors` (tests assert there are none)."""
+    p = await context.new_page()
+    errors: list[str] = []
+    p.on("pageerror", lambda e: errors.append(str(e)))
+    p.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    p.errors = errors
+    yield p
+    await p.close()

@@ -7,7 +7,6 @@ A page whose address is on an origin that is not listed creates nothing, and a
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -44,17 +43,6 @@ def topic_at(forum: ForumServer, url: str) -> dict[str, Any] | None:
         return None
     assert r.status_code == 200, r.text
     return dict(r.json())
-
-
-@pytest.fixture
-async def page(context: Any) -> AsyncIterator[Any]:
-    p = await context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda e: errors.append(str(e)))
-    p.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    p.errors = errors
-    yield p
-    await p.close()
 
 
 def real_errors(page: Any) -> list[str]:

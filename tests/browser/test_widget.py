@@ -4,7 +4,7 @@ script tag, and every reader flow through the widget's iframe."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -109,17 +109,6 @@ async def sign_in(frame: Any, account: dict[str, Any]) -> None:
     await dialog.get_by_label("Password").fill(PASSWORD)
     await dialog.get_by_role("button", name="Sign in").click()
     await expect(frame.get_by_text(f"Signed in as {account['user']['handle']}").first).to_be_visible()
-
-
-@pytest.fixture
-async def page(context: Any) -> AsyncIterator[Any]:
-    p = await context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda e: errors.append(str(e)))
-    p.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    p.errors = errors
-    yield p
-    await p.close()
 
 
 def widget(page: Any) -> Any:
