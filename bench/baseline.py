@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -98,32 +99,30 @@ async def run_baseline(dsn: str, slug: str, concurrency: int, duration: float,
         sample = await fetch_page(pool, slug)
         for _ in range(20):  # warm the statement cache and PostgreSQL's buffers
             await fetch_page(pool, slug)
-        latencies: list[float] = []
-        stop_at = time.perf_counter() + duration
-        done = 0
-
-        async def worker() -> None:
-            nonlocal done
-            while True:
-                t0 = time.perf_counter()
-                if t0 >= stop_at:
-                    return
-                await fetch_page(pool, slug)
-                latencies.append(time.perf_counter() - t0)
-                done += 1
-
-        t_start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - t_start
+        figures = await _timed(lambda: fetch_page(pool, slug), concurrency, duration)
     finally:
         await pool.close()
-    latencies.sort()
+    return {**figures, "bytes": len(sample)}
 
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000 if latencies else 0.0
 
-    return {"rps": done / elapsed, "p50_ms": pct(50), "p99_ms": pct(99), "errors": 0,
-            "bytes": len(sample), "requests": done}
+async def _timed(op: Callable[[], Awaitable[Any]], concurrency: int, duration: float) -> dict[str, Any]:
+    """`concurrency` tasks repeating `op` for `duration` seconds: its rate and latencies."""
+    latencies: list[float] = []
+    stop_at = time.perf_counter() + duration
+
+    async def worker() -> None:
+        while True:
+            t0 = time.perf_counter()
+            if t0 >= stop_at:
+                return
+            await op()
+            latencies.append(time.perf_counter() - t0)
+
+    t_start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - t_start
+    return {"rps": len(latencies) / elapsed, "p50_ms": _pct(latencies, 50), "p99_ms": _pct(latencies, 99),
+            "errors": 0, "requests": len(latencies)}
 
 
 def _pct(latencies: list[float], p: float) -> float:
@@ -153,8 +152,6 @@ async def run_post_baseline(dsn: str, slug: str, author: int, body: str, concurr
     pool = await asyncpg.create_pool(dsn, min_size=pool_size, max_size=pool_size)
     assert pool is not None
     topic_id = await pool.fetchval("SELECT id FROM topic WHERE slug = $1", slug)
-    latencies: list[float] = []
-    done = 0
     serial = 0
 
     async def post_one() -> None:
@@ -171,25 +168,9 @@ async def run_post_baseline(dsn: str, slug: str, author: int, body: str, concurr
     try:
         for _ in range(10):
             await post_one()
-        stop_at = time.perf_counter() + duration
-
-        async def worker() -> None:
-            nonlocal done
-            while True:
-                t0 = time.perf_counter()
-                if t0 >= stop_at:
-                    return
-                await post_one()
-                latencies.append(time.perf_counter() - t0)
-                done += 1
-
-        t_start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - t_start
+        return await _timed(post_one, concurrency, duration)
     finally:
         await pool.close()
-    return {"rps": done / elapsed, "p50_ms": _pct(latencies, 50), "p99_ms": _pct(latencies, 99), "errors": 0,
-            "requests": done}
 
 
 # ---------------------------------------------------------------- scenario 5: decisions
