@@ -166,6 +166,19 @@ SELECT p.id, p.queue, p.reasons, p.target_type, p.comment AS comment_id, p.topic
 _QUEUE_FIRST_SQL = _QUEUE_PAGE_SQL.format(page=_PAGE_OF_QUEUE.format(after=""))
 _QUEUE_AFTER_SQL = _QUEUE_PAGE_SQL.format(
     page=_PAGE_OF_QUEUE.format(after="AND (created_at, id) > ($3::timestamptz, $4::bigint)"))
+# One open item as its queue page shows it (the console's item page), by its primary key.
+_QUEUE_ONE_SQL = _QUEUE_PAGE_SQL.format(page="""
+    SELECT id, queue, reasons, target_type, comment, topic, created_at, claimed_by, claim_expires_at,
+           withdrawn_at, origin_topic
+      FROM moderation_item
+     WHERE status = 'open' AND id = $1""")
+
+
+async def open_queue_item(item_id: int) -> dict[str, Any] | None:
+    """One open item with the same context as a queue page (comment, author summary, flags);
+    None when it is decided or unknown."""
+    row = await sql.fetchrow(_QUEUE_ONE_SQL, item_id)
+    return _queue_item(row) if row is not None else None
 
 
 async def list_queue(queue: str, limit: int, cursor: str | None) -> dict[str, Any]:

@@ -210,18 +210,8 @@ async def _with_marks(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def _queue_item(item_id: int) -> dict[str, Any] | None:
-    row = await sql.fetchrow("SELECT queue FROM moderation_item WHERE id = $1 AND status = 'open'", item_id)
-    if row is None:
-        return None
-    cursor = None
-    while True:  # the queue's own reading of the item (context, author summary, flags)
-        listing = await moderation.list_queue(row["queue"], 100, cursor)
-        for item in listing["items"]:
-            if item["id"] == item_id:
-                return (await _with_marks([item]))[0]
-        cursor = listing["next_cursor"]
-        if cursor is None:
-            return None
+    item = await moderation.open_queue_item(item_id)  # as its queue page shows it, in one statement
+    return (await _with_marks([item]))[0] if item is not None else None
 
 
 @get("/queue/items/{item_id:int}", operation_id="console_item", include_in_schema=False)

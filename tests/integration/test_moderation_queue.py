@@ -305,3 +305,20 @@ async def test_bulk_gives_one_result_per_item(client: httpx.AsyncClient) -> None
     assert r.status_code == 400 and "reason" in r.json()["detail"]
     r = await client.post("/api/moderation/bulk", json={"item_ids": [], "action": "approve"}, headers=m1.headers)
     assert r.status_code == 400
+
+
+async def test_one_open_item_reads_as_its_queue_page_shows_it() -> None:
+    """The console's item page reads one item by its id, with the queue page's context."""
+    from moderation import services
+
+    topic = await make_topic()
+    author = await make_user()
+    for _ in range(3):
+        await held_comment(topic, author)
+    _, item_id = await held_comment(topic, author)
+    page = await services.list_queue("pending", 50, None)
+    [listed] = [i for i in page["items"] if i["id"] == item_id]
+    assert await services.open_queue_item(item_id) == listed
+    await sql.execute("UPDATE moderation_item SET status = 'decided', decided_at = now() WHERE id = $1", item_id)
+    assert await services.open_queue_item(item_id) is None
+    assert await services.open_queue_item(10**12) is None
