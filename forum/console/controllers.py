@@ -82,17 +82,17 @@ async def console_start(request: Request[Any, Any, Any]) -> Template | Redirect:
     if viewer is None:
         return _page("sign_in", "console.sign_in.title", None)
     viewer = await _need(request)
-    counts = await moderation.queue_counts() if viewer.is_moderator else None
-    worklist = await _worklist_counts()
-    return _page("start", "console.start.title", viewer, counts=counts, worklist=worklist)
+    queues, worklist = await _counts()
+    return _page("start", "console.start.title", viewer, counts=queues if viewer.is_moderator else None,
+                 worklist=worklist)
 
 
-async def _worklist_counts() -> dict[str, int]:
-    row = await sql.fetchrow(
-        "SELECT (SELECT count(*) FROM moderation_item WHERE queue = 'urgent' AND status = 'open') AS urgent,"
-        " (SELECT count(*) FROM comment WHERE kind = 'question' AND question_status = 'unanswered'"
-        "  AND status = 'published') AS questions")
-    return {"urgent": int(row["urgent"]), "questions": int(row["questions"])} if row else {}
+async def _counts() -> tuple[dict[str, int], dict[str, int]]:
+    """The open queues' sizes, and the coaches' share: urgent items and waiting questions."""
+    from forum.qa import services as qa
+
+    queues = await moderation.queue_counts()
+    return queues, {"urgent": queues.get("urgent", 0), "questions": (await qa.waiting_questions())["now"]}
 
 
 async def _signed_in(request: Request[Any, Any, Any], token: str) -> Redirect:
@@ -176,7 +176,8 @@ async def console_events(request: Request[Any, Any, Any]) -> ServerSentEvent:
     async def counts() -> AsyncIterator[str]:
         last = None
         while True:
-            now = {**(await moderation.queue_counts() if viewer.is_moderator else {}), **await _worklist_counts()}
+            queues, worklist = await _counts()
+            now = {**(queues if viewer.is_moderator else {}), **worklist}
             if now != last:
                 last = now
                 yield msgspec.json.encode(now).decode()

@@ -170,14 +170,20 @@ async def accept_answer(answer_id: int, viewer: Viewer) -> dict[str, Any]:
 # ---------------------------------------------------------------- stats
 
 
+async def waiting_questions() -> dict[str, int]:
+    """Published questions no coach has answered: how many now, and how many for over 24 hours."""
+    row = await sql.fetchrow(
+        "SELECT count(*) AS now, count(*) FILTER (WHERE created_at < now() - interval '24 hours') AS over_24h"
+        "  FROM comment WHERE kind = 'question' AND status = 'published' AND question_status = 'unanswered'")
+    return {"now": int(row["now"]), "over_24h": int(row["over_24h"])} if row else {"now": 0, "over_24h": 0}
+
+
 async def stats() -> dict[str, Any]:
     """Unanswered count (and how many wait for more than 24 hours); minutes to the first
     coach answer (median, p90) and answers per
     coach over the last 30 days; the same for urgent (crisis) items: open now, and minutes
     from opening to closing (a coach's reply, `resolve`, or a moderator's decision)."""
-    waiting = await sql.fetchrow(
-        "SELECT count(*) AS now, count(*) FILTER (WHERE created_at < now() - interval '24 hours') AS over_24h"
-        "  FROM comment WHERE kind = 'question' AND status = 'published' AND question_status = 'unanswered'")
+    waiting = await waiting_questions()
     times = await sql.fetchrow(
         """
         SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY minutes) AS median,
@@ -224,8 +230,8 @@ async def stats() -> dict[str, Any]:
         return round(float(value), 1) if value is not None else None
 
     return {
-        "unanswered": int(waiting["now"]) if waiting else 0,
-        "unanswered_over_24h": int(waiting["over_24h"]) if waiting else 0,
+        "unanswered": waiting["now"],
+        "unanswered_over_24h": waiting["over_24h"],
         "median_first_answer_minutes": minutes(times["median"] if times else None),
         "p90_first_answer_minutes": minutes(times["p90"] if times else None),
         "urgent_open": int(urgent["open"]) if urgent else 0,
