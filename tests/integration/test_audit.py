@@ -94,7 +94,7 @@ async def test_rule_change_is_audited_with_before_and_after(client: httpx.AsyncC
     assert set(changes) == {"flag_hide_threshold", "suspect_words"}
 
 
-async def test_the_date_filter_applies_before_paging() -> None:
+async def test_the_date_filter_applies_before_paging(client: httpx.AsyncClient) -> None:
     """`since` is part of the query (the console's audit log filter): every page holds only
     entries from that day on, and paging never ends early because old entries were cut."""
     from datetime import UTC, datetime, timedelta

@@ -307,7 +307,7 @@ async def test_bulk_gives_one_result_per_item(client: httpx.AsyncClient) -> None
     assert r.status_code == 400
 
 
-async def test_one_open_item_reads_as_its_queue_page_shows_it() -> None:
+async def test_one_open_item_reads_as_its_queue_page_shows_it(client: httpx.AsyncClient) -> None:
     """The console's item page reads one item by its id, with the queue page's context."""
     from moderation import services
 
