@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from feedgen.feed import FeedGenerator
@@ -10,6 +11,13 @@ from forum import sql
 from forum.errors import NotFound
 
 FEED_ENTRIES = 50
+# What XML 1.0 cannot carry (lxml refuses it: a 500 instead of a feed): control characters
+# other than tab, newline and return, lone surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub("", text)
 
 # Published, public comments whose every ancestor the public sees (published, or a deleted
 # tombstone): the same comments the thread shows an anonymous reader.
@@ -41,7 +49,7 @@ async def thread_feed(slug: str, public_url: str) -> bytes:
     page = topic["url"] or self_url
     feed = FeedGenerator()
     feed.id(self_url)
-    feed.title(f"Comments on {topic['title']}")
+    feed.title(_xml(f"Comments on {topic['title']}"))
     feed.link(href=page, rel="alternate")
     feed.link(href=self_url, rel="self")
     feed.language("en")
@@ -49,12 +57,12 @@ async def thread_feed(slug: str, public_url: str) -> bytes:
     feed.updated(latest)
     for row in reversed(rows):  # feedgen puts the last added entry first
         entry = feed.add_entry()
-        name = _name(row)
+        name = _xml(_name(row))
         entry.id(f"{public_url}/api/comments/{row['id']}")
-        entry.title(f"{name} on {topic['title']}")
+        entry.title(_xml(f"{name} on {topic['title']}"))
         entry.author({"name": name})
         entry.link(href=f"{page}#comment-{row['id']}", rel="alternate")
-        entry.content(row["body_html"], type="html")
+        entry.content(_xml(row["body_html"]), type="html")
         entry.published(row["created_at"])
         entry.updated(row["edited_at"] or row["created_at"])
     return bytes(feed.atom_str(pretty=False))

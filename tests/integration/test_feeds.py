@@ -44,3 +44,14 @@ async def test_feed_of_a_topic_the_public_cannot_see_is_404(client: httpx.AsyncC
     await sql.execute("UPDATE topic SET status = 'pending' WHERE slug = 'feed-hidden'")
     r = await client.get("/api/topics/feed-hidden/feed.atom")
     assert r.status_code == 404 and r.json()["detail"] == "No such topic."
+
+
+async def test_characters_xml_cannot_carry_are_left_out(client: httpx.AsyncClient) -> None:
+    """A title or name with control characters (the fuzzer found one) still gives a feed."""
+    await sql.execute("INSERT INTO topic (slug, kind, title, body, body_html, status, comments_mode, created_at,"
+                      " updated_at, comment_count) VALUES ('ctl', 'article', $1, 'b', '<p>b</p>', 'published',"
+                      " 'open', now(), now(), 0)", "Bell\x07 and \x1bescape\ufffe")
+    r = await client.get("/api/topics/ctl/feed.atom")
+    assert r.status_code == 200, r.text
+    title = ET.fromstring(r.content).find("{http://www.w3.org/2005/Atom}title")
+    assert title is not None and title.text == "Comments on Bell and escape"
