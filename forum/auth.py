@@ -23,6 +23,7 @@ from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
 
 from forum import sql
+from forum.coalesce import SharedReads
 from forum.errors import Forbidden, Unauthorized
 from forum.timefmt import rfc3339
 
@@ -117,29 +118,36 @@ async def resolve_viewer(connection: ASGIConnection[Any, Any, Any, Any]) -> View
     token = _bearer(connection)
     viewer: Viewer | None = None
     if token is not None:
-        viewer = await viewer_for_token(token)
+        viewer = await viewer_for_token(token, getattr(connection.app.state, "shared_reads", None))
         if viewer is None:
             raise Unauthorized("Invalid or expired token.")
     connection.scope.setdefault("state", {})[_STATE_KEY] = viewer
     return viewer
 
 
-async def viewer_for_token(token: str) -> Viewer | None:
+SESSION_SQL = """
+SELECT s.token_hash, s.id AS session_id, s.last_seen_at, u.id, u.handle, u.role, u.status, u.suspended_until
+  FROM user_session s JOIN forum_user u ON u.id = s."user"
+ WHERE s.token_hash = ANY($1::text[]) AND s.expires_at > now() AND s.idle_expires_at > now()
+   AND u.status <> 'erased'
+"""
+
+
+async def viewer_for_token(token: str, reads: SharedReads | None = None) -> Viewer | None:
     """The live session of a token (a bearer header's, or the console's cookie), None when
-    unknown, expired or revoked: one rule for every way a session is presented."""
+    unknown, expired or revoked: one rule for every way a session is presented. With the
+    app's `reads`, the sessions asked for at the same moment are read by one statement
+    (forum/coalesce.py); each caller's answer still comes from a statement that began after
+    it asked, so a revoked session is refused by the next request, in every process."""
     viewer: Viewer | None = None
     if token:
         if len(token) > 200:
             return None
-        row = await sql.fetchrow(
-            """
-            SELECT s.id AS session_id, s.last_seen_at, u.id, u.handle, u.role, u.status, u.suspended_until
-              FROM user_session s JOIN forum_user u ON u.id = s."user"
-             WHERE s.token_hash = $1 AND s.expires_at > now() AND s.idle_expires_at > now()
-               AND u.status <> 'erased'
-            """,
-            hash_token(token),
-        )
+        token_hash = hash_token(token)
+        if reads is not None:
+            row = await reads.fetch_item(SESSION_SQL, token_hash)
+        else:
+            row = await sql.fetchrow(SESSION_SQL, [token_hash])
         if row is None:
             return None
         viewer = Viewer(row["id"], row["handle"], row["role"], row["status"], row["suspended_until"],

@@ -30,9 +30,10 @@ Staff (coach and up) see far more than the public; their pages are always built 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -90,6 +91,19 @@ class Entry:
     # (offset in body just before a comment object's closing brace, comment id), in order
     cuts: tuple[tuple[int, int], ...] = ()
     extras: tuple[str, ...] = ()  # a reader's own entry: "id:xmin" of what only they see
+    # the body cut at `cuts` (views, not copies) and the comment id at each cut, made on a
+    # signed-in reader's first read (`pieces()`): their page is these pieces with their marks
+    # between them (forum/comments/reads.py)
+    _pieces: tuple[tuple[memoryview, ...], tuple[int, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False)
+
+    def pieces(self) -> tuple[tuple[memoryview, ...], tuple[int, ...]]:
+        if self._pieces is None:
+            view = memoryview(self.body)
+            offsets = [0, *(offset for offset, _ in self.cuts), len(self.body)]
+            object.__setattr__(self, "_pieces", (tuple(view[a:b] for a, b in itertools.pairwise(offsets)),
+                                                 tuple(comment_id for _, comment_id in self.cuts)))
+        return self._pieces  # type: ignore[return-value]
 
 
 _MARK = "~"  # a key no comment has; in the encoded JSON its quotes cannot be part of a string

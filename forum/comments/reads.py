@@ -8,7 +8,8 @@ Who gets what:
 
 - **Anonymous**: the cached public page while the topic's version and its authors are
   unchanged (`cache.TOPIC_SQL`, one statement); otherwise it is built and cached.
-- **A signed-in reader** (any role below coach): one statement (`READER_SQL`) reads what
+- **A signed-in reader** (any role below coach): one statement (`READER_SQL`, shared by
+  the readers of the page asking at the same moment) reads what
   the anonymous one does plus the reader's votes in the topic, the ids and row versions of
   the comments only they can see there (their own pending, private or held-edit ones), the
   edit window and their own comments young enough to be in it. Seeing nothing more than
@@ -39,35 +40,12 @@ from forum.timefmt import rfc3339
 # The topic and its cached page's authors as in cache.TOPIC_SQL, and for the reader $3: their
 # votes in the topic, what only they see there ("id:xmin", in id order), the edit window and
 # their visible comments there young enough to be in it (ids and creation times, read now:
-# never from a cached page), each status an index range on comment_author_idx.
-READER_SQL = """
-SELECT t.id, t.slug, t.status, t.author, t.version,
-       (SELECT array_agg(coalesce(u.handle, '') || '/' || u.role ORDER BY u.id)
-          FROM forum_user u WHERE u.id = ANY($2::bigint[])) AS authors,
-       ARRAY(SELECT v.comment FROM vote v JOIN comment c ON c.id = v.comment
-              WHERE v."user" = $3 AND c.topic = t.id) AS votes,
-       ARRAY(SELECT x.id || ':' || x.row_version FROM (
-               SELECT c.id, c.xmin::text AS row_version FROM comment c
-                WHERE c.author = $3 AND c.topic = t.id
-                  AND (c.status = 'pending' OR c.private OR c.pending_body_html IS NOT NULL)
-               UNION
-               SELECT c.id, c.xmin::text FROM comment c WHERE c.private AND c.audience = $3 AND c.topic = t.id
-             ) x ORDER BY x.id) AS extras,
-       r.edit_window_minutes AS window_minutes, own.ids AS own_ids, own.created AS own_created
-  FROM topic t
-  LEFT JOIN LATERAL (SELECT edit_window_minutes FROM moderation_rules LIMIT 1) r ON true
-  LEFT JOIN LATERAL (
-       SELECT array_agg(o.id) AS ids, array_agg(o.created_at) AS created FROM (
-              SELECT c.id, c.created_at FROM comment c
-               WHERE c.author = $3 AND c.status = 'published' AND c.topic = t.id
-                 AND c.created_at > now() - make_interval(mins => r.edit_window_minutes + 1)
-              UNION ALL
-              SELECT c.id, c.created_at FROM comment c
-               WHERE c.author = $3 AND c.status = 'pending' AND c.topic = t.id
-                 AND c.created_at > now() - make_interval(mins => r.edit_window_minutes + 1)) o
-       ) own ON true
- WHERE t.slug = $1
-"""
+# never from a cached page), each an index range. The query is the PL/pgSQL function of
+# migration forum_2026_11_29t17_00_00 (thread_reader_states): as a plain prepared statement
+# PostgreSQL re-planned it on every call (~2 ms of planning for ~0.3 ms of work); the function
+# holds one generic plan per connection. It answers every reader of the page asking at the
+# same moment in one call (`SharedReads.fetch_item`, bench/README.md, scenario 8).
+READER_SQL = "SELECT * FROM thread_reader_states($1, $2, $3)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +76,7 @@ async def thread(reads: SharedReads, pages: cache.PageCache | None, viewer: View
     if viewer is None or pages is None:
         topic = await reads.fetchrow(cache.TOPIC_SQL, slug, author_ids)
     else:
-        topic = await reads.fetchrow(READER_SQL, slug, author_ids, viewer.id)
+        topic = await reads.fetch_item(READER_SQL, viewer.id, slug, author_ids)
     if topic is None or not posting.topic_visible(topic, viewer):
         raise NotFound("No such topic.")
     etag = cache.thread_etag(topic["id"], topic["version"], viewer)
@@ -118,7 +96,7 @@ async def thread(reads: SharedReads, pages: cache.PageCache | None, viewer: View
         key, extras = (slug, sort, limit, cursor, viewer.id), tuple(topic["extras"])
         entry = pages.candidate(key)
         if entry is not None and entry.author_ids != author_ids:  # authors were read for the public entry
-            topic = await reads.fetchrow(READER_SQL, slug, entry.author_ids, viewer.id)
+            topic = await reads.fetch_item(READER_SQL, viewer.id, slug, entry.author_ids)
             if topic is None or not posting.topic_visible(topic, viewer):
                 raise NotFound("No such topic.")
             extras = tuple(topic["extras"])
@@ -145,18 +123,20 @@ async def thread(reads: SharedReads, pages: cache.PageCache | None, viewer: View
     return Answer(200, _marked(entry, set(topic["votes"]), deadlines), headers)
 
 
+_VOTED, _NOT_VOTED = b',"my_vote":1', b',"my_vote":null'
+
+
 def _marked(entry: cache.Entry, votes: set[int], deadlines: dict[int, bytes]) -> bytes:
     """The entry's page with the reader's `my_vote` on every comment and `editable_until` on
     their own comments still in the edit window, exactly where `viewer.annotate` puts them
-    (the last keys of each comment's object)."""
-    view = memoryview(entry.body)
-    out: list[Any] = []
-    start = 0
-    for offset, comment_id in entry.cuts:
-        out.append(view[start:offset])
-        out.append(b',"my_vote":1' if comment_id in votes else b',"my_vote":null')
-        if comment_id in deadlines:
-            out.append(deadlines[comment_id])
-        start = offset
-    out.append(view[start:])
+    (the last keys of each comment's object): the entry's pieces with the marks between."""
+    pieces, cut_ids = entry.pieces()
+    marks = [_VOTED if comment_id in votes else _NOT_VOTED for comment_id in cut_ids]
+    if deadlines:
+        for i, comment_id in enumerate(cut_ids):
+            if comment_id in deadlines:
+                marks[i] += deadlines[comment_id]
+    out: list[Any] = [None] * (len(pieces) + len(marks))
+    out[0::2] = pieces
+    out[1::2] = marks
     return b"".join(out)

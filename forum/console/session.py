@@ -45,7 +45,7 @@ async def console_viewer(request: Request[Any, Any, Any]) -> Viewer | None:
     if _STATE_KEY in state:
         return state[_STATE_KEY]  # type: ignore[no-any-return]
     token = request.cookies.get(COOKIE)
-    viewer = await auth.viewer_for_token(token) if token else None
+    viewer = await auth.viewer_for_token(token, getattr(request.app.state, "shared_reads", None)) if token else None
     state[_STATE_KEY] = viewer
     return viewer
 

@@ -241,3 +241,43 @@ async def test_reads_never_join_the_callers_transaction(client: httpx.AsyncClien
         await sql.execute("UPDATE topic SET title = 'uncommitted' WHERE slug = $1", slug)
         row = await reads.fetchrow(query, slug)
         assert row is not None and row["title"] == "A topic"
+
+
+# ---- SharedReads.fetch_item: one statement for many keys
+
+
+async def test_callers_with_different_items_share_one_statement_and_get_their_own_row(
+        client: httpx.AsyncClient) -> None:
+    reads = SharedReads()
+    query = "SELECT i, i * $1::int AS n, pg_sleep(0.05) FROM unnest($2::int[]) AS i WHERE i <> 13"
+    items = [1, 2, 3, 2, 13, 5] * 4
+    rows = await asyncio.gather(*(reads.fetch_item(query, i, 10) for i in items))
+    assert [r["n"] if r is not None else None for r in rows] == [None if i == 13 else i * 10 for i in items]
+    assert reads.calls == len(items) and reads.statements <= 2
+
+
+async def test_batched_and_plain_callers_of_one_query_do_not_mix(client: httpx.AsyncClient) -> None:
+    reads = SharedReads()
+    plain = "SELECT 5 AS i, pg_sleep(0.05)"
+    both = await asyncio.gather(reads.fetchrow(plain), reads.fetch_item("SELECT i FROM unnest($1::int[]) i", 5))
+    assert both[0] is not None and both[0]["i"] == 5
+    assert both[1] is not None and both[1]["i"] == 5
+    assert reads.statements == 2 and not reads._keys
+
+
+async def test_a_batched_caller_sees_what_was_committed_before_it_asked(client: httpx.AsyncClient,
+                                                                        database_url: str) -> None:
+    slug, _ = await thread(client)
+    reads = SharedReads()
+    query = "SELECT slug, version, pg_sleep(0.3) FROM topic WHERE slug = ANY($1::text[])"
+    before = await sql.fetchval("SELECT version FROM topic WHERE slug = $1", slug)
+    first = asyncio.create_task(reads.fetch_item(query, slug))
+    await asyncio.sleep(0.1)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("UPDATE topic SET version = version + 1 WHERE slug = $1", slug)
+    finally:
+        await conn.close()
+    second = await reads.fetch_item(query, slug)
+    assert (await first)["version"] == before  # type: ignore[index]
+    assert second is not None and second["version"] == before + 1

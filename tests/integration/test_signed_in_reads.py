@@ -98,3 +98,34 @@ async def test_etag_and_page_follow_votes_edits_and_new_pending_comments(client:
     page_b = await read(client, slug, b)
     assert page_b.content == await built_for(slug, b) and str(b_pending["id"]) in page_b.text
     assert f'"id":{b_pending["id"]}' not in (await read(client, slug, a)).text
+
+
+async def test_readers_at_the_same_moment_share_statements_and_each_gets_their_own_page(
+        client: httpx.AsyncClient, app: Any) -> None:
+    """Sessions and readers' marks are read in rounds (forum/coalesce.py `fetch_item`): many
+    readers at once cost a few statements, and nobody gets another reader's marks."""
+    import asyncio
+
+    slug, roots, a, b, a_pending, _ = await thread_with_readers(client)
+    await read(client, slug, a)  # the cache holds the public page and a's own
+    await read(client, slug, b)
+    reads = app.state.shared_reads
+    calls, statements = reads.calls, reads.statements
+    readers = [a, b] * 10
+    pages = await asyncio.gather(*(read(client, slug, who) for who in readers))
+    for who, r in zip(readers, pages, strict=True):
+        assert r.status_code == 200
+        assert r.content == await built_for(slug, who)
+    # each read asks at least two questions (its session, its marks; a, who has a page of their
+    # own, a third): the rounds answered them together
+    asked, ran = reads.calls - calls, reads.statements - statements
+    assert asked >= 2 * len(readers)
+    assert ran < asked / 2
+
+
+async def test_a_revoked_session_is_refused_by_the_next_read(client: httpx.AsyncClient) -> None:
+    slug, _, a, _, _, _ = await thread_with_readers(client)
+    assert (await read(client, slug, a)).status_code == 200
+    r = await client.post("/api/auth/logout", headers=a.headers)
+    assert r.status_code in (200, 204), r.text
+    assert (await read(client, slug, a)).status_code == 401
