@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from forum.comments.singleflight import PageBuilds
+
 if TYPE_CHECKING:
     from forum.auth import Viewer
 
@@ -148,6 +150,8 @@ class PageCache:
         self._bytes = 0
         self.hits = 0
         self.misses = 0
+        # misses build each page once, shared by the readers waiting for it (singleflight.py)
+        self.builds: PageBuilds[Entry] = PageBuilds()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -160,7 +164,8 @@ class PageCache:
               extras: tuple[str, ...] = ()) -> bool:
         if (entry is not None and entry.topic_id == topic_id and entry.version == version
                 and entry.authors == authors and entry.extras == extras):
-            self._entries.move_to_end(key)
+            if self._entries.get(key) is entry:  # the listener may have dropped it meanwhile: still right
+                self._entries.move_to_end(key)
             self.hits += 1
             return True
         self.misses += 1
