@@ -22,8 +22,9 @@ On one topic (`bench-busy`, seeded with 200 comments), all at once and for
   (only they see it), and for every other published post, anonymously for the rest (the
   shared page). Not there: a context read (`GET /api/comments/{id}/context?sort=newest`, the
   same viewer, same server) says where it is; if that is a later page (more than 50 roots
-  came in between), that page is read and the comment counts as seen there; otherwise, or
-  when it is not on that page either, it is a miss.
+  came in between), that page is read and the comment counts as seen there (a page that
+  does not carry even the comment's root moved meanwhile: asked again, up to 3 times);
+  page 1 by the context read, or its root's page without it, is a miss.
 - **Moderators**: 4 (two per server) loop: read the pending queue, claim a free item of
   this topic, approve it (a 409 is another moderator's claim, as documented, not an error).
   Each approval publishes a comment, which changes the thread for everyone.
@@ -178,23 +179,36 @@ async def _drive(ctx: Context, a: Server, b: Server, length: float, tally: Tally
         if _marker(cid) in r.body:
             tally.seen += 1
             return
-        c = await pool.request(other, token, "GET", f"/api/comments/{cid}/context", params={"sort": "newest"})
-        if c.status_code != 200:
-            if c.status_code != 404:
-                tally.error(f"context read {c.status_code}")
-            tally.misses.append(f"post {k} (comment {cid}): not in page 1; context {c.status_code}")
-            return
-        where = c.json()
-        if not where.get("cursor"):
-            tally.misses.append(f"post {k} (comment {cid}): not in page 1, where the context read puts it")
-            return
-        p = await pool.request(other, token, "GET", THREAD_PATH,
-                               params={"sort": "newest", "cursor": where["cursor"]})
-        if p.status_code == 200 and _marker(cid) in p.body:
-            tally.seen += 1
-            tally.seen_later_page += 1
-        else:
-            tally.misses.append(f"post {k} (comment {cid}): not on page {where.get('page')} either ({p.status_code})")
+        # Not on page 1: where is it? Roots are ordered by their transaction's start time, so a
+        # post that commits late can land behind newer ones and move a page between the context
+        # read and the page read: a page that does not even carry the comment's root is asked
+        # again (up to 3 times). A page that carries the root but not the reply is a miss.
+        for _attempt in range(3):
+            c = await pool.request(other, token, "GET", f"/api/comments/{cid}/context", params={"sort": "newest"})
+            if c.status_code != 200:
+                if c.status_code != 404:
+                    tally.error(f"context read {c.status_code}")
+                tally.misses.append(f"post {k} (comment {cid}): not in page 1; context {c.status_code}")
+                return
+            where = c.json()
+            if not where.get("cursor"):
+                tally.misses.append(f"post {k} (comment {cid}): not in page 1, where the context read puts it")
+                return
+            p = await pool.request(other, token, "GET", THREAD_PATH,
+                                   params={"sort": "newest", "cursor": where["cursor"]})
+            if p.status_code != 200:
+                tally.error(f"next read {p.status_code}")
+                tally.misses.append(f"post {k} (comment {cid}): page {where.get('page')} answered {p.status_code}")
+                return
+            if _marker(cid) in p.body:
+                tally.seen += 1
+                tally.seen_later_page += 1
+                return
+            root = where.get("root_id")
+            if root is not None and _marker(root) in p.body:
+                break  # its root is there, the comment is not
+        tally.misses.append(f"post {k} (comment {cid}, root {where.get('root_id')}): not on page"
+                            f" {where.get('page')} where the context read puts it")
 
     async def post(k: int) -> None:
         when = t0 + k / POSTS_PER_S
@@ -261,7 +275,7 @@ async def _drive(ctx: Context, a: Server, b: Server, length: float, tally: Tally
                 mine = [i for i in items if holder(i) == uid]
                 free = [i for i in items if holder(i) in (None, uid)]
                 if not free:
-                    await asyncio.sleep(0.1)  # nothing to do yet: look again shortly
+                    await asyncio.sleep(0.25)  # nothing to do yet: look again shortly
                     continue
                 item = mine[0] if mine else mrnd.choice(free)
                 iid = item["id"]
