@@ -23,6 +23,7 @@ Who gets what:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -156,11 +157,27 @@ def _builder(pages: cache.PageCache, key: cache.Key, slug: str, viewer: Viewer |
     """Builds the page of `key` for a label, and caches it."""
 
     async def build(label: Label) -> cache.Entry:
-        page = await services.thread_page(label.topic_id, slug, viewer, sort=sort, limit=limit, position=position)
-        # the dicts are built in CommentRead's field order: encoding them gives the same bytes
-        body, cuts = cache.encode_page(page)
-        ids, authors = cache.authors_of(page["items"])
-        entry = cache.Entry(label.topic_id, label.version, ids, authors, body, cuts, label.extras)
+        # On a busy topic the version moves with every write, but most writes leave a given
+        # page alone (new roots land on the last page of the oldest-first order): one
+        # statement says whether the rows of the cached page are unchanged, and then its
+        # bytes are relabelled with the version the readers read, instead of built again.
+        current = pages.previous(key)
+        fingerprint, authors_now = await services.page_fingerprint(
+            label.topic_id, viewer, sort=sort, limit=limit, position=position,
+            author_ids=current.author_ids if current is not None else [])
+        if (current is not None and current.fingerprint == fingerprint and current.topic_id == label.topic_id
+                and current.authors == authors_now):
+            # read after every waiting reader read its version: the rows are as they were
+            # before `current` was built, so its bytes are those of this version too
+            entry = dataclasses.replace(current, version=max(current.version, label.version), extras=label.extras)
+            pages.relabelled += 1
+        else:
+            page = await services.thread_page(label.topic_id, slug, viewer, sort=sort, limit=limit,
+                                              position=position)
+            # the dicts are built in CommentRead's field order: encoding them gives the same bytes
+            body, cuts = cache.encode_page(page)
+            ids, authors = cache.authors_of(page["items"])
+            entry = cache.Entry(label.topic_id, label.version, ids, authors, body, cuts, label.extras, fingerprint)
         pages.put(key, entry)
         return entry
 

@@ -75,3 +75,43 @@ async def test_a_reader_never_gets_a_page_older_than_the_version_it_read(
     assert len({r.headers["etag"] for r in old_pages}) == 1
     assert {r.headers["etag"] for r in new_pages}.isdisjoint({r.headers["etag"] for r in old_pages})
     assert calls == 2  # one build per version, each shared by its readers
+
+
+async def test_a_write_elsewhere_relabels_the_page_and_a_write_on_it_rebuilds_it(
+        client: httpx.AsyncClient, app: Any) -> None:
+    """A page whose rows did not change is not built again when the version moves: its bytes
+    are relabelled (services.page_fingerprint); any change to its rows rebuilds it."""
+    await trust_everyone()
+    author, voter = await make_user("coach"), await make_user()
+    slug = await make_topic(client, author)
+    roots = [await post(client, slug, author) for _ in range(4)]
+    await post(client, slug, author, parent_id=roots[0]["id"])
+    url = f"/api/topics/{slug}/comments?limit=2"  # roots 0 and 1; root 2 says there is a next page
+    pages = pages_of(app)
+    first = await client.get(url)
+    assert first.status_code == 200
+    relabelled = pages.relabelled
+
+    # a reply under root 3 (not on the page) moves the version, not the page
+    await post(client, slug, author, parent_id=roots[3]["id"])
+    second = await client.get(url)
+    assert pages.relabelled == relabelled + 1
+    assert second.content == first.content
+    assert second.headers["etag"] != first.headers["etag"]
+    third = await client.get(url)  # a plain hit at the new version
+    assert third.content == first.content and third.headers["etag"] == second.headers["etag"]
+
+    # changes to the page's own rows rebuild it: a reply, a vote (score), a reply on the probe root
+    reply = await post(client, slug, author, parent_id=roots[1]["id"])
+    r = await client.get(url)
+    assert f'"id":{reply["id"]},'.encode() in r.content
+    assert pages.relabelled == relabelled + 1
+    v = await client.post(f"/api/comments/{roots[0]['id']}/vote", headers=voter.headers)
+    assert v.status_code == 200, v.text
+    r = await client.get(url)
+    assert r.json()["items"][0]["score"] == roots[0]["score"] + 1
+    assert pages.relabelled == relabelled + 1
+    await post(client, slug, author, parent_id=roots[2]["id"])
+    before = pages.relabelled
+    await client.get(url)
+    assert pages.relabelled == before  # the probe root's subtree is part of the hash: built again
