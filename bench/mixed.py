@@ -37,6 +37,7 @@ from the other server, posting p99 < 250 ms.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
 import secrets
@@ -367,29 +368,25 @@ def scenario_9(ctx: Context) -> None:
             return [r for r in results if isinstance(r, dict)]
 
         load_before = _loadavg()
-        t = time.perf_counter()
         if "9" in ctx.args.profile:
             with py_spy(ctx, "9", a):
                 reads = asyncio.run(everything())
         else:
             reads = asyncio.run(everything())
-        elapsed = time.perf_counter() - t
         load_after = _loadavg()
     finally:
         _stopped(ctx, a)
         if b is not None:
             _stopped(ctx, b)
-    _rows(ctx, Row, names, reads, tally, length, elapsed, (load_before, load_after))
+    _rows(ctx, Row, names, reads, tally, length, (load_before, load_after))
 
 
 def _loadavg() -> float:
-    import os
-
     return os.getloadavg()[0]
 
 
 def _rows(ctx: Context, Row: Any, names: tuple[str, ...], reads: list[dict[str, Any]], tally: Tally,
-          length: float, elapsed: float, load: tuple[float, float]) -> None:
+          length: float, load: tuple[float, float]) -> None:
     rps = sum(w["rps"] for w in reads)
     p50s = [w["p50_ms"] for w in reads if w["p50_ms"] is not None]
     p99s = [w["p99_ms"] for w in reads if w["p99_ms"] is not None]
@@ -433,4 +430,3 @@ def _rows(ctx: Context, Row: Any, names: tuple[str, ...], reads: list[dict[str, 
                         target="all seen, 0 err",
                         passed=tally.acked > 0 and tally.seen == tally.acked and not tally.misses
                         and verify_errors == 0, note=note))
-    _ = elapsed
