@@ -27,10 +27,10 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench import baseline, client, cost, render, seed
+from bench import baseline, client, cost, mixed, render, seed
 from bench.server import BENCH_DIR, Server, run_wrk
 
-ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "8", "13", "workers2", "two-servers", "render")
+ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "8", "13", "workers2", "two-servers", "9", "render")
 RENDER_RUNS = 15
 CONNECTIONS = 50
 POST_CONNECTIONS = 16
@@ -886,6 +886,8 @@ def main(argv: list[str] | None = None) -> int:
             _guarded(ctx, "workers2", lambda: scenario_workers2(ctx))
         if ctx.wanted("two-servers"):
             _guarded(ctx, "two-servers", lambda: scenario_two_servers(ctx, body))
+        if ctx.wanted("9"):  # two servers of its own (bench/mixed.py)
+            _guarded(ctx, "9", lambda: mixed.scenario_9(ctx))
     finally:
         if embedded is not None:
             embedded.stop()

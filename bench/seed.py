@@ -42,6 +42,8 @@ class Seeded:
     base_item_ids: list[int] = field(default_factory=list)  # older ones, for the scenario-5 baseline
     counts: dict[str, int] = field(default_factory=dict)  # slug -> comments
     viewers: list[str] = field(default_factory=list)  # scenario 8's signed-in readers
+    busy_writers: list[str] = field(default_factory=list)  # scenario 9: trusted writers (tokens)
+    busy_new: list[str] = field(default_factory=list)  # scenario 9: new readers (tokens): their posts are held
 
 
 def content_key(root: Path) -> str:
@@ -287,6 +289,22 @@ async def seed_all(dsn: str, moderation_items: int = 2000, moderators: int = 8) 
                     s.out.item_ids = [r["id"] for r in item_rows]
                 else:
                     s.out.base_item_ids = [r["id"] for r in item_rows]
+            # 9: the busy article: 50 roots x 4 = 200 comments by 20 writers (10 published
+            # comments each: trusted), 5 helpful votes there by each of the first 40 viewers
+            # (scenario 9's signed-in readers), and 600 new readers with no published comment,
+            # whose posts the policy holds for a moderator (`new_author`); each posts once
+            writers = []
+            for i in range(20):
+                writers.append(await s.user(f"bench_busy_w{i:02d}"))
+                s.out.busy_writers.append(f"bench_busy_w{i:02d}")
+            t = await s.topic("bench-busy", admin)
+            busy = await s.thread("bench-busy", t, writers, 50, SHAPE_200)
+            await conn.executemany('INSERT INTO vote (comment, "user", created_at) VALUES ($1, $2, now())',
+                                   [(busy[(i * 11 + k * 37) % len(busy)], s.out.users[h])
+                                    for i, h in enumerate(s.out.viewers[:40]) for k in range(5)])
+            for i in range(600):
+                await s.user(f"bench_busy_new{i:03d}")
+                s.out.busy_new.append(f"bench_busy_new{i:03d}")
             await conn.execute("UPDATE moderation_rules SET banned_words = '{}', suspect_words = '{}'")
         await conn.execute("ANALYZE")
         return s.out

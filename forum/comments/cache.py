@@ -38,11 +38,15 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from forum.comments.singleflight import PageBuilds
+
 if TYPE_CHECKING:
     from forum.auth import Viewer
 
 # Page bytes held per process at most (a 200-comment page is about 110 KB).
 MAX_BYTES = 48 * 1024 * 1024
+# Pages dropped by topic events kept for relabelling (PageCache.previous): a few hot pages.
+RETIRED = 16
 
 # The topic, and the current handles/roles of `$2` (the cached page's authors, by id).
 TOPIC_SQL = """
@@ -91,6 +95,9 @@ class Entry:
     # (offset in body just before a comment object's closing brace, comment id), in order
     cuts: tuple[tuple[int, int], ...] = ()
     extras: tuple[str, ...] = ()  # a reader's own entry: "id:xmin" of what only they see
+    # services.page_fingerprint read before the page was: while it is unchanged (and the
+    # authors are), the bytes are right for a newer version of the topic too (reads.py)
+    fingerprint: str = ""
     # the body cut at `cuts` (views, not copies) and the comment id at each cut, made on a
     # signed-in reader's first read (`pieces()`): their page is these pieces with their marks
     # between them (forum/comments/reads.py)
@@ -158,10 +165,14 @@ class PageCache:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._entries: OrderedDict[Key, Entry] = OrderedDict()
+        self._retired: OrderedDict[Key, Entry] = OrderedDict()  # see drop_topic
         self._by_topic: dict[int, set[Key]] = {}
         self._bytes = 0
         self.hits = 0
         self.misses = 0
+        self.relabelled = 0  # misses answered by an unchanged fingerprint instead of a build
+        # misses build each page once, shared by the readers waiting for it (singleflight.py)
+        self.builds: PageBuilds[Entry] = PageBuilds()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -174,7 +185,8 @@ class PageCache:
               extras: tuple[str, ...] = ()) -> bool:
         if (entry is not None and entry.topic_id == topic_id and entry.version == version
                 and entry.authors == authors and entry.extras == extras):
-            self._entries.move_to_end(key)
+            if self._entries.get(key) is entry:  # the listener may have dropped it meanwhile: still right
+                self._entries.move_to_end(key)
             self.hits += 1
             return True
         self.misses += 1
@@ -184,6 +196,7 @@ class PageCache:
         if self.max_entries <= 0 or len(entry.body) > self.max_bytes:
             return
         self._remove(key)
+        self._retired.pop(key, None)
         self._entries[key] = entry
         self._by_topic.setdefault(entry.topic_id, set()).add(key)
         self._bytes += len(entry.body)
@@ -191,15 +204,32 @@ class PageCache:
             self._remove(next(iter(self._entries)))
 
     def drop_topic(self, topic_id: int, below_version: int | None = None) -> None:
-        """Forget a topic's pages (those older than `below_version` when given)."""
+        """Forget a topic's pages (those older than `below_version` when given). The last
+        RETIRED of them stay at hand for `previous` (a busy topic's events drop its pages
+        many times a second, and most of them are still right: reads.py relabels them)."""
         for key in list(self._by_topic.get(topic_id, ())):
             entry = self._entries.get(key)
             if entry is not None and (below_version is None or entry.version < below_version):
                 self._remove(key)
+                if below_version is not None and len(entry.body) <= self.max_bytes // RETIRED:
+                    self._retired.pop(key, None)
+                    self._retired[key] = entry
+                    while len(self._retired) > RETIRED:
+                        self._retired.popitem(last=False)
+        if below_version is None:
+            for key in [k for k, e in self._retired.items() if e.topic_id == topic_id]:
+                del self._retired[key]
+
+    def previous(self, key: Key) -> Entry | None:
+        """The entry under `key`, or the one the listener dropped last from it: what a new
+        build may relabel when its rows are unchanged (forum/comments/reads.py)."""
+        entry = self._entries.get(key)
+        return entry if entry is not None else self._retired.get(key)
 
     def clear(self) -> None:
         self._entries.clear()
         self._by_topic.clear()
+        self._retired.clear()
         self._bytes = 0
 
     def _remove(self, key: Key) -> None:

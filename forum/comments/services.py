@@ -182,9 +182,10 @@ def page_position(sort: str, cursor: str | None) -> dict[str, Any] | None:
     return pagination.decode_cursor(f"thread-{sort}", cursor)
 
 
-async def thread_page(topic_id: int, topic_slug: str, viewer: Viewer | None, *, sort: str, limit: int,
-                      position: dict[str, Any] | None) -> dict[str, Any]:
-    """One page of the thread; `sort` and `position` as `page_position` checked and decoded them."""
+def _roots_query(topic_id: int, viewer: Viewer | None, sort: str, limit: int,
+                 position: dict[str, Any] | None) -> tuple[str, str, list[Any]]:
+    """WHERE and ORDER BY of a page's roots (`limit` + 1 of them: the last says whether
+    there is a next page; its LIMIT is the last parameter), and the arguments."""
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}: check it with page_position first")
     order, after = _root_order(sort)
@@ -199,9 +200,37 @@ async def thread_page(topic_id: int, topic_slug: str, viewer: Viewer | None, *, 
             raise BadRequest("cursor: malformed cursor") from None
         where += f" AND {after}"
     args.append(limit + 1)
-    limit_param = f"${len(args)}"
-    roots = await sql.fetch(f"SELECT {COLUMNS} FROM {FROM} WHERE {where} ORDER BY {order} LIMIT {limit_param}",
-                            *args)
+    return where, f"{order} LIMIT ${len(args)}", args
+
+
+async def page_fingerprint(topic_id: int, viewer: Viewer | None, *, sort: str, limit: int,
+                           position: dict[str, Any] | None, author_ids: list[int]) -> tuple[str, list[str] | None]:
+    """A hash of every row a thread page is made of: `id:xmin` of the page's roots (chosen as
+    `thread_page` chooses them) and of every comment under them, visible or not; and the
+    current "handle/role" of `author_ids` (as cache.TOPIC_SQL reads them). A page built
+    after the hash was read is still right while the hash and its authors are unchanged:
+    any change of a comment row changes its xmin, a new or removed row changes the set.
+    Read before a build (forum/comments/reads.py): one statement instead of a build."""
+    where, order, args = _roots_query(topic_id, viewer, sort, limit, position)
+    row = await sql.fetchrow(
+        f"""WITH roots AS (SELECT c.id, c.xmin::text AS x FROM comment c WHERE {where} ORDER BY {order})
+            SELECT md5(coalesce((SELECT string_agg(r.id || ':' || r.x, ',' ORDER BY r.id) FROM roots r), '')
+                       || '|' || coalesce((SELECT string_agg(d.id || ':' || d.xmin::text, ',' ORDER BY d.id)
+                                             FROM comment d WHERE d.root_id IN (SELECT id FROM roots)
+                                              AND d.parent IS NOT NULL), '')) AS fingerprint,
+                   (SELECT array_agg(coalesce(u.handle, '') || '/' || u.role ORDER BY u.id)
+                      FROM forum_user u WHERE u.id = ANY(${len(args) + 1}::bigint[])) AS authors""",
+        *args, author_ids)
+    if row is None:
+        raise RuntimeError("unexpected: no row")
+    return str(row["fingerprint"]), row["authors"]
+
+
+async def thread_page(topic_id: int, topic_slug: str, viewer: Viewer | None, *, sort: str, limit: int,
+                      position: dict[str, Any] | None) -> dict[str, Any]:
+    """One page of the thread; `sort` and `position` as `page_position` checked and decoded them."""
+    where, order, args = _roots_query(topic_id, viewer, sort, limit, position)
+    roots = await sql.fetch(f"SELECT {COLUMNS} FROM {FROM} WHERE {where} ORDER BY {order}", *args)
     roots, more = pagination.page(roots, limit)
     items = []
     for r in roots:

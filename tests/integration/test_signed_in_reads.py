@@ -106,7 +106,7 @@ async def test_readers_at_the_same_moment_share_statements_and_each_gets_their_o
     readers at once cost a few statements, and nobody gets another reader's marks."""
     import asyncio
 
-    slug, roots, a, b, a_pending, _ = await thread_with_readers(client)
+    slug, _, a, b, _, _ = await thread_with_readers(client)
     await read(client, slug, a)  # the cache holds the public page and a's own
     await read(client, slug, b)
     reads = app.state.shared_reads
