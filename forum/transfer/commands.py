@@ -174,7 +174,14 @@ async def _clean(plan: Plan, writer: Writer, cleaner: Cleaner) -> None:
 async def run_export(topic_slug: str | None, out: TextIO) -> None:
     """Write the export document (the site, or one topic) to `out`."""
     total = await jsonio.count_rows(topic_slug) if sys.stderr.isatty() else None
+    binary = getattr(out, "buffer", None)  # standard output: write the UTF-8 as it comes
+    out.flush()
     with progress_bar("exporting", total) as advance:
         async for chunk in jsonio.export_chunks(topic_slug, advance):
-            out.write(chunk.decode("utf-8"))
+            if binary is not None:
+                binary.write(chunk)
+            else:
+                out.write(chunk.decode("utf-8"))
+    if binary is not None:
+        binary.flush()
     out.flush()
