@@ -382,7 +382,7 @@ def scenario(dsn: str, data_dir: Path, secret: str) -> list[dict[str, Any]]:
     rows.append({"scenario": "12 import WordPress (100k comments)", "rps": rate,
                  "ratio": f"{first['seconds']:.1f} s", "target": f">={IMPORT_RATE:,} comments/s",
                  "passed": rate >= IMPORT_RATE,
-                 "note": f"{imp['file_mb']:.0f} MB WXR, {created:,} comments and {imp['after_first']['topics']:,}"
+                 "note": f"{imp['file_mb']:.0f} MiB WXR, {created:,} comments and {imp['after_first']['topics']:,}"
                          " topics written, sanitizing included; comments/s = comments in the file / wall time"})
     rows.append({"scenario": "12 import peak RSS", "target": f"<{IMPORT_RSS_MB} MB",
                  "ratio": f"{_mb(first['peak_rss']):.0f} MB", "passed": _mb(first["peak_rss"]) < IMPORT_RSS_MB,
