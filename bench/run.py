@@ -27,10 +27,10 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench import baseline, client, cost, mixed, render, seed
+from bench import baseline, client, cost, mixed, render, seed, transfer
 from bench.server import BENCH_DIR, Server, run_wrk
 
-ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "8", "13", "workers2", "two-servers", "9", "render")
+ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "8", "12", "13", "workers2", "two-servers", "9", "render")
 RENDER_RUNS = 15
 CONNECTIONS = 50
 POST_CONNECTIONS = 16
@@ -684,6 +684,12 @@ def scenario_two_servers(ctx: Context, body: str) -> None:
             _stopped(ctx, b)
 
 
+def scenario_12(ctx: Context) -> None:
+    """Moving in (bench/transfer.py): the WordPress import, its re-run, the 1M export."""
+    for row in transfer.scenario(ctx.dsn, ctx.data_dir, ctx.secret):
+        ctx.rows.append(Row(**row))
+
+
 def _stopped(ctx: Context, srv: Server) -> None:
     left = srv.stop()
     if left:
@@ -825,7 +831,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.only - {"render"} and shutil.which("wrk") is None:
+    if args.only - {"render", "12"} and shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: see bench/README.md (apt-get install -y wrk)")
     started = datetime.now(UTC)
     load0 = os.getloadavg()[0]
@@ -888,6 +894,8 @@ def main(argv: list[str] | None = None) -> int:
             _guarded(ctx, "two-servers", lambda: scenario_two_servers(ctx, body))
         if ctx.wanted("9"):  # two servers of its own (bench/mixed.py)
             _guarded(ctx, "9", lambda: mixed.scenario_9(ctx))
+        if ctx.wanted("12"):
+            _guarded(ctx, "12", lambda: scenario_12(ctx))
     finally:
         if embedded is not None:
             embedded.stop()

@@ -1,4 +1,9 @@
-"""What the WordPress and Disqus readers hand to the writer, and the import report."""
+"""What the WordPress and Disqus readers hand to the writer, and the import report.
+
+A reader may hand over bodies as the file has them (`raw_html`, the WordPress reader
+does, so that cleaning can run in worker processes); the importer cleans them
+(`clean_body`: paragraphs, then the sanitizer) before anything is written, and the
+writer refuses a body that was not cleaned."""
 
 from __future__ import annotations
 
@@ -23,8 +28,9 @@ class SourceTopic:
     slug: str
     title: str
     url: str | None
-    body_html: str  # sanitized
+    body_html: str  # sanitized ("" until cleaned when raw_html is set)
     created_at: datetime
+    raw_html: str | None = None  # as in the file; cleaned into body_html before writing
 
 
 @dataclass
@@ -34,13 +40,16 @@ class SourceComment:
     parent_external_id: str | None
     status: str  # published | pending (kept) - ignored when skip_reason is set
     guest_name: str
-    body_html: str  # sanitized
+    body_html: str  # sanitized ("" until cleaned when raw_html is set)
     created_at: datetime
     skip_reason: str | None = None  # set for comments that are read but not imported
+    raw_html: str | None = None  # as in the file; cleaned into body_html before writing
 
 
 @dataclass
 class Source:
+    """What a reader read: a whole file (Disqus) or one batch of it (WordPress)."""
+
     system: str  # wordpress | disqus
     topics: list[SourceTopic] = field(default_factory=list)
     comments: list[SourceComment] = field(default_factory=list)
