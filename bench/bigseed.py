@@ -54,10 +54,9 @@ from typing import Any
 
 import asyncpg
 
+from bench import seed
 from forum.auth import hash_token
 from forum.comments.tree import child_path
-
-from bench import seed
 
 COMMENTS = 1_000_000
 TOPICS = 20_000

@@ -27,10 +27,10 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench import baseline, client, cost, render, seed
+from bench import baseline, client, cost, render, scale, seed
 from bench.server import BENCH_DIR, Server, run_wrk
 
-ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "8", "13", "workers2", "two-servers", "render")
+ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "8", "13", "workers2", "two-servers", "render", "11")
 RENDER_RUNS = 15
 CONNECTIONS = 50
 POST_CONNECTIONS = 16
@@ -498,7 +498,9 @@ def scenario_13(ctx: Context, srv: Server) -> None:
                         passed=kb_per_kb <= 3.0 and r["created"] > 0, note=note))
 
 
-async def _moderate(ctx: Context, srv: Server) -> dict[str, Any]:
+async def _moderate(ctx: Context, srv: Server, stop_after: int | None = None) -> dict[str, Any]:
+    """8 moderators deciding until the queue is empty, or until `stop_after` decisions (scenario
+    11: a queue of 100,000)."""
     decided: dict[int, int] = {}
     latencies: list[float] = []
     unexpected: dict[str, int] = {}
@@ -525,7 +527,7 @@ async def _moderate(ctx: Context, srv: Server) -> dict[str, Any]:
                     await asyncio.sleep(0.05)
                     continue
                 items = r.json().get("items", [])
-                if not items:
+                if not items or (stop_after is not None and len(decided) >= stop_after):
                     return
                 def holder(i: dict[str, Any]) -> Any:
                     h = i.get("claimed_by")
@@ -886,6 +888,8 @@ def main(argv: list[str] | None = None) -> int:
             _guarded(ctx, "workers2", lambda: scenario_workers2(ctx))
         if ctx.wanted("two-servers"):
             _guarded(ctx, "two-servers", lambda: scenario_two_servers(ctx, body))
+        if ctx.wanted("11"):  # its own database (bench/bigseed.py) and server, after the others
+            _guarded(ctx, "11", lambda: scale.scenario_11(ctx))
     finally:
         if embedded is not None:
             embedded.stop()
