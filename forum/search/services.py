@@ -34,8 +34,8 @@ _NEGATIONS = re.compile(r"-(?:[\s-]*-)+")
 _language = "english"
 # Hits are ranked among the CANDIDATES most recent matching comments and as many topics
 # (docs/api.md); WINDOW is how many of the newest rows are read before the GIN index is used.
-CANDIDATES = 300
-WINDOW = 20 * CANDIDATES
+CANDIDATES = 100
+WINDOW = 50 * CANDIDATES
 
 
 def set_language(config_name: str) -> None:
