@@ -28,8 +28,8 @@ Use from another scenario::
 `ensure` starts an embedded PostgreSQL in `<data_dir>/big/` from the seed saved in
 `<data_dir>/bigseeds/<content hash>/` (a copy of the stopped cluster's files, about a
 minute to make the first time, seconds to restore), or seeds and saves it first. With
-`args.database_url` it seeds into that database instead (its schema `public` is dropped
-and migrated; nothing is saved) and `embedded` is None. `args` needs `database_url` and
+`args.database_url` it seeds into that database instead (its schema `public` is dropped,
+whatever it holds, and migrated; nothing is saved) and `embedded` is None. `args` needs `database_url` and
 `fresh_seed` (bench/run.py's parsed arguments have both). Each call starts from the saved
 state: what a scenario changed (decisions) is gone the next time.
 """
@@ -112,10 +112,11 @@ def _saved(data_dir: Path, root: Path) -> tuple[Path, BigSeeded | None]:
 def ensure(data_dir: Path, root: Path, args: Any) -> tuple[str, Any, BigSeeded]:
     """A running PostgreSQL with the big dataset: (dsn, the embedded server to stop or None,
     what was seeded). See the module's docstring."""
-    from bench.run import migrate, prepare_database
+    from bench.run import migrate
 
     if args.database_url:
-        dsn, _ = prepare_database(args, data_dir, keep=True)  # wipes schema public (or refuses)
+        dsn = args.database_url
+        asyncio.run(_reset(dsn))
         migrate(dsn, data_dir, secrets.token_urlsafe(32))
         return dsn, None, asyncio.run(seed_big(dsn))
 
@@ -148,6 +149,15 @@ def ensure(data_dir: Path, root: Path, args: Any) -> tuple[str, Any, BigSeeded]:
         embedded.stop()
         raise
     return dsn, embedded, big
+
+
+async def _reset(dsn: str) -> None:
+    """The bench owns a --database-url (bench/run.py checked it at the start of the run)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await seed.reset_schema(conn)
+    finally:
+        await conn.close()
 
 
 # ---------------------------------------------------------------- the data
