@@ -91,11 +91,13 @@ _PLAIN = (
 # million comments, bench scenario 11). Each kind is found in one of two ways, in one
 # statement, with the same answer either way:
 # - `recent`: the WINDOW newest visible rows (a backward scan of the primary key), filtered by
-#   the query, stopping at CANDIDATES matches: a few thousand rows for a common word;
-# - `older`, only when `recent` found fewer than CANDIDATES (a rarer query): every match
-#   through the GIN index, newest first, CANDIDATES of them.
+#   the query, stopping at CANDIDATES matches: a few hundred rows for a word in a third of
+#   the comments, 2,000 for one in 5%;
+# - the second branch of `{kind}_cand`, only when `recent` found fewer than CANDIDATES (a
+#   rarer query): every match through the GIN index, newest first, CANDIDATES of them.
 # The plan does not depend on estimates of the query's words (a generic plan is as good as a
-# custom one): `recent` has no index on the query to choose, `older` runs only when needed.
+# custom one): `recent` has no index on the query to choose, the GIN branch runs only when
+# needed.
 _CANDIDATES_SQL = """
 {kind}_recent AS MATERIALIZED (
     SELECT r.id, r.topic_id, r.search_tsv FROM (
