@@ -27,10 +27,10 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench import baseline, client, cost, mixed, render, seed, transfer
+from bench import baseline, bigseed, client, cost, mixed, render, scale, seed, transfer
 from bench.server import BENCH_DIR, Server, run_wrk
 
-ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "8", "12", "13", "workers2", "two-servers", "9", "render")
+ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "8", "13", "workers2", "two-servers", "9", "11", "12", "render")
 RENDER_RUNS = 15
 CONNECTIONS = 50
 POST_CONNECTIONS = 16
@@ -498,7 +498,9 @@ def scenario_13(ctx: Context, srv: Server) -> None:
                         passed=kb_per_kb <= 3.0 and r["created"] > 0, note=note))
 
 
-async def _moderate(ctx: Context, srv: Server) -> dict[str, Any]:
+async def _moderate(ctx: Context, srv: Server, stop_after: int | None = None) -> dict[str, Any]:
+    """8 moderators deciding until the queue is empty, or until `stop_after` decisions (scenario
+    11: a queue of 100,000)."""
     decided: dict[int, int] = {}
     latencies: list[float] = []
     unexpected: dict[str, int] = {}
@@ -525,7 +527,7 @@ async def _moderate(ctx: Context, srv: Server) -> dict[str, Any]:
                     await asyncio.sleep(0.05)
                     continue
                 items = r.json().get("items", [])
-                if not items:
+                if not items or (stop_after is not None and len(decided) >= stop_after):
                     return
                 def holder(i: dict[str, Any]) -> Any:
                     h = i.get("claimed_by")
@@ -686,7 +688,8 @@ def scenario_two_servers(ctx: Context, body: str) -> None:
 
 def scenario_12(ctx: Context) -> None:
     """Moving in (bench/transfer.py): the WordPress import, its re-run, the 1M export."""
-    for row in transfer.scenario(ctx.dsn, ctx.data_dir, ctx.secret):
+    for row in transfer.scenario(ctx.dsn, ctx.data_dir, ctx.secret,
+                                 lambda: bigseed.running(ctx.data_dir, BENCH_DIR.parent, ctx.args)):
         ctx.rows.append(Row(**row))
 
 
@@ -894,6 +897,8 @@ def main(argv: list[str] | None = None) -> int:
             _guarded(ctx, "two-servers", lambda: scenario_two_servers(ctx, body))
         if ctx.wanted("9"):  # two servers of its own (bench/mixed.py)
             _guarded(ctx, "9", lambda: mixed.scenario_9(ctx))
+        if ctx.wanted("11"):  # its own database (bench/bigseed.py) and server, after the others
+            _guarded(ctx, "11", lambda: scale.scenario_11(ctx))
         if ctx.wanted("12"):
             _guarded(ctx, "12", lambda: scenario_12(ctx))
     finally:

@@ -680,31 +680,44 @@ async def expire_suspensions() -> int:
     return len(rows)
 
 
+# The moderators' view of a person, in two statements that read no comment row of the author
+# but the 20 shown (bench scenario 11: one grouped join and a sort of every comment took
+# ~70 ms for an account with 6,000 comments). The counts are one index-only range per status
+# on comment_author_idx (author, status, created_at), as in the queue's author summary;
+# flagged comments through the (small) flag table. The 20 latest comments: the 20 latest of
+# each status, each a backward range of the same index, merged.
+_USER_VIEW_SQL = """
+SELECT u.id, u.handle, u.role, u.status, u.suspended_until, u.suspension_reason, u.created_at,
+       (SELECT count(*) FROM comment c WHERE c.author = u.id AND c.status = 'published') AS published_count,
+       (SELECT count(*) FROM comment c WHERE c.author = u.id AND c.status = 'rejected')
+         + (SELECT count(*) FROM comment c WHERE c.author = u.id AND c.status = 'spam') AS rejected_count,
+       (SELECT count(*) FROM comment c WHERE c.author = u.id AND c.status = 'pending') AS pending_count,
+       (SELECT count(*) FROM comment c WHERE c.author = u.id
+           AND EXISTS (SELECT 1 FROM flag f WHERE f.comment = c.id)) AS flagged_count,
+       (SELECT count(*) FROM flag f JOIN comment fc ON fc.id = f.comment WHERE fc.author = u.id) AS flags_received
+  FROM forum_user u
+ WHERE u.id = $1::bigint
+"""
+_COMMENT_STATUSES = ("published", "pending", "rejected", "spam", "deleted")  # comment_status_ck
+_USER_RECENT_SQL = """
+SELECT c.id, t.slug AS topic_slug, c.status, c.body_html, c.created_at
+  FROM ({branches}) c
+  JOIN topic t ON t.id = c.topic
+ ORDER BY c.created_at DESC, c.id DESC LIMIT 20
+""".format(branches=" UNION ALL ".join(
+    f"(SELECT id, topic, status, body_html, created_at FROM comment WHERE author = $1 AND status = '{st}'"
+    " ORDER BY created_at DESC, id DESC LIMIT 20)" for st in _COMMENT_STATUSES))
+
+
 async def user_view(user_id: int) -> dict[str, Any]:
-    row = await sql.fetchrow(
-        """
-        SELECT u.id, u.handle, u.role, u.status, u.suspended_until, u.suspension_reason, u.created_at,
-               count(c.id) FILTER (WHERE c.status = 'published') AS published_count,
-               count(c.id) FILTER (WHERE c.status IN ('rejected', 'spam')) AS rejected_count,
-               count(c.id) FILTER (WHERE c.status = 'pending') AS pending_count,
-               count(c.id) FILTER (WHERE EXISTS (SELECT 1 FROM flag f WHERE f.comment = c.id)) AS flagged_count,
-               (SELECT count(*) FROM flag f JOIN comment fc ON fc.id = f.comment WHERE fc.author = u.id)
-                   AS flags_received
-          FROM forum_user u LEFT JOIN comment c ON c.author = u.id
-         WHERE u.id = $1::bigint
-         GROUP BY u.id
-        """,
-        user_id)
+    row = await sql.fetchrow(_USER_VIEW_SQL, user_id)
     if row is None:
         raise NotFound("No such user.")
     status = row["status"]
     until = row["suspended_until"]
     if status == "suspended" and until is not None and until <= datetime.now(UTC):
         status = "active"  # ended by itself; the periodic sweep will write it down
-    recent = await sql.fetch(
-        "SELECT c.id, t.slug AS topic_slug, c.status, c.body_html, c.created_at"
-        " FROM comment c JOIN topic t ON t.id = c.topic WHERE c.author = $1"
-        " ORDER BY c.created_at DESC, c.id DESC LIMIT 20", user_id)
+    recent = await sql.fetch(_USER_RECENT_SQL, user_id)
     return {
         "id": row["id"], "handle": row["handle"], "role": row["role"], "status": status,
         "suspended_until": until if status == "suspended" else None,

@@ -91,6 +91,23 @@ async def test_moderator_view_of_a_user_has_counts_and_no_email(client: httpx.As
     assert (await client.get("/api/moderation/users/99999", headers=mod.headers)).status_code == 404
 
 
+async def test_moderator_view_lists_the_20_latest_comments_of_every_status(client: httpx.AsyncClient) -> None:
+    """Newest first across statuses (the view merges one index range per status), ties on the
+    time broken by the newer id, and the counts over all of them."""
+    mod, user = await make_user("moderator"), await make_user()
+    topic = await make_topic()
+    statuses = ["published", "pending", "rejected", "spam", "deleted"] * 6
+    made = [(await make_comment(topic, user, f"text {i}", status=st))["id"] for i, st in enumerate(statuses)]
+    base = datetime.now(UTC) - timedelta(days=1)
+    for i, cid in enumerate(made):  # pairs share a time: the newer id comes first
+        await sql.execute("UPDATE comment SET created_at = $2 WHERE id = $1", cid, base + timedelta(minutes=i // 2))
+    view = (await client.get(f"/api/moderation/users/{user.id}", headers=mod.headers)).json()
+    expected = sorted(made, key=lambda cid: (made.index(cid) // 2, cid), reverse=True)[:20]
+    assert [c["id"] for c in view["recent_comments"]] == expected
+    assert {c["status"] for c in view["recent_comments"]} == set(statuses)
+    assert (view["published_count"], view["pending_count"], view["rejected_count"]) == (6, 6, 12)
+
+
 @pytest.mark.parametrize("user_id", [2**31, 2**40, 2**63 - 1])
 async def test_user_ids_beyond_any_account_are_404(client: httpx.AsyncClient, user_id: int) -> None:
     mod = await make_user("moderator")

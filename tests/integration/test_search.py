@@ -222,3 +222,37 @@ async def test_reindexes_when_the_language_changes(client: httpx.AsyncClient) ->
         await lifecycle.sync_language("english")
         services.set_language("english")
     assert await sql.fetchval("SELECT search_config::text FROM comment WHERE id = $1", cid) == "english"
+
+
+async def test_a_common_word_is_ranked_among_its_most_recent_matches(client: httpx.AsyncClient) -> None:
+    """docs/api.md: hits are ranked among the CANDIDATES most recent matching comments; rows
+    the public may not read never take a place among them."""
+    from forum.pagination import MAX_LIMIT
+    from forum.search.services import CANDIDATES
+
+    w = word()
+    topic_id, _ = await make_topic("A busy thread")
+    hidden_id, _ = await make_topic("Not published yet", status="pending")
+    dense = await make_comment(topic_id, f"{w} {w} {w} {w} {w} {w}")  # the best match, but the oldest
+    ids = [r["id"] for r in await sql.fetch("SELECT nextval('comment_id_seq') AS id FROM generate_series(1, $1)",
+                                            CANDIDATES)]
+    await sql.execute(
+        "INSERT INTO comment (id, topic, parent, root_id, path, depth, kind, private, status, guest_name,"
+        " body, body_html, created_at)"
+        " SELECT i, $2, NULL, i, p, 0, 'comment', false, 'published', 'G', $3, $4, now()"
+        "   FROM unnest($1::bigint[], $5::text[]) AS u(i, p)",
+        ids, topic_id, f"one more note about {w} and other things", f"<p>one more note about {w}</p>",
+        [child_path(None, i) for i in ids])
+    newest = [await make_comment(topic_id, f"{w} private", private=True),
+              await make_comment(topic_id, f"{w} pending", status="pending"),
+              await make_comment(hidden_id, f"{w} in a hidden topic")]
+    found: list[int] = []
+    cursor = None
+    while True:
+        body = await search(client, w, limit=MAX_LIMIT, **({"cursor": cursor} if cursor else {}))
+        found += [h["id"] for h in body["items"] if h["kind"] == "comment"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(found) == sorted(ids)
+    assert dense not in found and not set(newest) & set(found)
