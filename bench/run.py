@@ -27,10 +27,10 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench import baseline, client, cost, render, seed
+from bench import baseline, client, cost, live, render, seed
 from bench.server import BENCH_DIR, Server, run_wrk
 
-ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "8", "13", "workers2", "two-servers", "render")
+ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "8", "13", "workers2", "two-servers", "render", "10")
 RENDER_RUNS = 15
 CONNECTIONS = 50
 POST_CONNECTIONS = 16
@@ -684,6 +684,18 @@ def scenario_two_servers(ctx: Context, body: str) -> None:
             _stopped(ctx, b)
 
 
+def scenario_10(ctx: Context, body: str) -> None:
+    """Live fan-out: 5,000 event streams on a two-worker server (bench/live.py)."""
+    live.prepare()  # the workers inherit the raised open-files limit
+    srv = ctx.server(workers=2).start()
+    try:
+        res = live.run(srv.url, ctx.dsn, srv.worker_pids(), ctx.seeded.tokens["bench_poster"], "bench-post", body)
+    finally:
+        _stopped(ctx, srv)
+    ctx.rows.extend(Row(**r) for r in res.rows)
+    ctx.notes.extend(res.notes)
+
+
 def _stopped(ctx: Context, srv: Server) -> None:
     left = srv.stop()
     if left:
@@ -886,6 +898,8 @@ def main(argv: list[str] | None = None) -> int:
             _guarded(ctx, "workers2", lambda: scenario_workers2(ctx))
         if ctx.wanted("two-servers"):
             _guarded(ctx, "two-servers", lambda: scenario_two_servers(ctx, body))
+        if ctx.wanted("10"):
+            _guarded(ctx, "10", lambda: scenario_10(ctx, body))
     finally:
         if embedded is not None:
             embedded.stop()
