@@ -25,10 +25,14 @@ import contextlib
 import re
 import resource
 import secrets
+import shutil
 import socket
 import statistics
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import asyncpg
@@ -115,6 +119,7 @@ class Sub(asyncio.Protocol):
 class Result:
     rows: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    profiles: list[Path] = field(default_factory=list)  # py-spy raw stacks of the delivery phase
 
 
 def _raise_nofile(want: int) -> None:
@@ -170,6 +175,15 @@ def _rss_mb(pids: list[int]) -> float:
     return total
 
 
+def _cpu_s(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            t = psutil.Process(pid).cpu_times()
+            total += t.user + t.system
+    return total
+
+
 def _streams_per_worker(pids: list[int], port: int) -> list[int]:
     counts = []
     for pid in pids:
@@ -217,8 +231,22 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
+def _spy(pids: list[int], secs: float, out_dir: Path | None) -> list[tuple[subprocess.Popen[bytes], Path]]:
+    """py-spy (raw collapsed stacks) on each worker for `secs`, when profiling was asked for."""
+    exe = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if out_dir is None or exe is None:
+        return []
+    spies = []
+    for pid in pids:
+        out = out_dir / f"profile-10-{pid}.txt"
+        spies.append((subprocess.Popen([exe, "record", "-p", str(pid), "-d", str(max(1, round(secs))), "-r", "250",
+                                        "-f", "raw", "-o", str(out)],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out))
+    return spies
+
+
 async def _scenario(url: str, dsn: str, pids: list[int], token: str, slug: str, body: str, big_body: str,
-                    res: Result) -> None:
+                    res: Result, profile_dir: Path | None) -> None:
     host, port = url.split("//", 1)[1].split(":")
     port_n = int(port)
     request = (f"GET /api/topics/{slug}/events HTTP/1.1\r\nHost: {host}:{port}\r\n"
@@ -259,6 +287,8 @@ async def _scenario(url: str, dsn: str, pids: list[int], token: str, slug: str, 
                     f" ({len(pids)} workers; pg_stat_activity by application_name)"})
 
         # 3. deliveries
+        spies = _spy(pids, EVENTS * EVENT_GAP_S + 1, profile_dir)
+        cpu0, own0 = _cpu_s(pids), time.process_time()
         posts: list[tuple[int, float, float]] = []
         for i in range(EVENTS):
             if i:
@@ -281,6 +311,11 @@ async def _scenario(url: str, dsn: str, pids: list[int], token: str, slug: str, 
                     misses += 1
                 else:
                     lat.append((at - t0) * 1000)
+        cpu_ms = (_cpu_s(pids) - cpu0) * 1000 / EVENTS
+        client_ms = (time.process_time() - own0) * 1000 / EVENTS
+        for proc, out in spies:
+            await asyncio.to_thread(proc.wait, 60)
+            res.profiles.append(out)
         p50, p99 = _pct(lat, 0.50), _pct(lat, 0.99)
         failed_posts = sum(1 for cid, _, _ in posts if cid <= 0)
         post_ms = statistics.median(took * 1000 for _, _, took in posts)
@@ -292,7 +327,8 @@ async def _scenario(url: str, dsn: str, pids: list[int], token: str, slug: str, 
                       and p99 < P99_TARGET_MS,
             "note": f"{len(lat):,} deliveries of {len(ids)} comments ({EVENT_GAP_S}s apart), {misses} missed;"
                     f" from just before the POST (median POST {post_ms:.0f} ms) to the client reading"
-                    f" the event; max {max(lat, default=float('nan')):.0f} ms"})
+                    f" the event; max {max(lat, default=float('nan')):.0f} ms; CPU per comment: workers"
+                    f" {cpu_ms:.0f} ms (posting included), this client {client_ms:.0f} ms"})
         _close(subs)
         del subs, opened
         await asyncio.sleep(2.0)
@@ -333,7 +369,8 @@ async def _scenario(url: str, dsn: str, pids: list[int], token: str, slug: str, 
         _close(stalled)
 
 
-def run(url: str, dsn: str, pids: list[int], token: str, slug: str, body: str) -> Result:
+def run(url: str, dsn: str, pids: list[int], token: str, slug: str, body: str,
+        profile_dir: Path | None = None) -> Result:
     """The scenario against a running two-worker server; rows as keyword arguments of bench.run.Row."""
     res = Result()
     big_body = (body + "\n\n") * 4  # ~8 KB of Markdown: the stalled sockets fill in a few dozen comments
@@ -342,7 +379,7 @@ def run(url: str, dsn: str, pids: list[int], token: str, slug: str, body: str) -
     async def bounded() -> None:
         try:
             async with asyncio.timeout(HARD_TIMEOUT_S):
-                await _scenario(url, dsn, pids, token, slug, body, big_body, res)
+                await _scenario(url, dsn, pids, token, slug, body, big_body, res, profile_dir)
         except TimeoutError:
             res.notes.append(f"scenario 10 stopped by its {HARD_TIMEOUT_S:.0f}s bound")
             res.rows.append({"scenario": "10 live fan-out (timed out)", "passed": False,

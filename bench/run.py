@@ -689,11 +689,15 @@ def scenario_10(ctx: Context, body: str) -> None:
     live.prepare()  # the workers inherit the raised open-files limit
     srv = ctx.server(workers=2).start()
     try:
-        res = live.run(srv.url, ctx.dsn, srv.worker_pids(), ctx.seeded.tokens["bench_poster"], "bench-post", body)
+        res = live.run(srv.url, ctx.dsn, srv.worker_pids(), ctx.seeded.tokens["bench_poster"], "bench-post", body,
+                       profile_dir=ctx.data_dir if "10" in ctx.args.profile else None)
     finally:
         _stopped(ctx, srv)
     ctx.rows.extend(Row(**r) for r in res.rows)
     ctx.notes.extend(res.notes)
+    for raw in res.profiles:  # the delivery phase, one file per worker
+        if raw.exists():
+            print(f"--- profile of scenario 10, {raw.name}\n{summarize_profile(raw)}", file=sys.stderr)
 
 
 def _stopped(ctx: Context, srv: Server) -> None:
