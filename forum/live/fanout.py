@@ -43,9 +43,10 @@ SEND_TIMEOUT_S = 10.0  # a write that waits longer than this (client not reading
 SEND_BUFFER_BYTES = 32 * 1024  # kernel send buffer of an event stream (Linux doubles it)
 WRITE_BUFFER_HIGH = 16 * 1024  # the transport's own buffer before the server waits (flow control)
 
-# The wire format Litestar's ServerSentEventMessage gives (docs/api.md), built once.
-CONNECTED = b": connected\r\nretry: 3000\r\n\r\n"
-PING = b": ping\r\n\r\n"
+# The wire format Litestar's ServerSentEventMessage gave these streams (docs/api.md), byte
+# for byte (tests/unit/test_live_frames.py), built once. Its empty `data:` line is kept.
+CONNECTED = b": connected\r\ndata: \r\nretry: 3000\r\n\r\n"
+PING = b": ping\r\ndata: \r\n\r\n"
 _encoder = msgspec.json.Encoder()
 _seq = itertools.count()
 
