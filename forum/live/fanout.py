@@ -166,6 +166,9 @@ class Fanout:
         """The body of one event stream, in the connection's own task: frames as they come,
         a ping when idle, until the client hangs up or the subscriber is dropped."""
         loop = asyncio.get_running_loop()
+        # Kept on purpose: without it (tried: 1.3 KB less per idle stream) a hang-up is only
+        # seen at the next event or heartbeat, and until then the server's graceful
+        # shutdown waits for the stream of a client that has gone.
         hangup = loop.create_task(_wait_disconnect(receive, sub))
         try:
             chunk = CONNECTED
