@@ -65,7 +65,7 @@ class Subscriber:
 
     def __init__(self, key: Hashable, transport: asyncio.Transport | None):
         self.key = key
-        self.seq = next(_seq)  # orders subscribers in a dict (cheaper than a set of objects)
+        self.seq = next(_seq)  # its key in the fan-out's dict: subscribers kept in arrival order
         self.frames: list[bytes] = []
         self.waiter: asyncio.Future[None] | None = None
         self.closed = False
