@@ -27,10 +27,11 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench import baseline, bigseed, client, cost, mixed, render, scale, seed, transfer
+from bench import baseline, bigseed, client, cost, live, mixed, render, scale, seed, transfer
 from bench.server import BENCH_DIR, Server, run_wrk
 
-ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "8", "13", "workers2", "two-servers", "9", "11", "12", "render")
+ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "8", "13", "workers2", "two-servers", "9", "10", "11", "12",
+       "render")
 RENDER_RUNS = 15
 CONNECTIONS = 50
 POST_CONNECTIONS = 16
@@ -691,6 +692,20 @@ def scenario_12(ctx: Context) -> None:
     for row in transfer.scenario(ctx.dsn, ctx.data_dir, ctx.secret,
                                  lambda: bigseed.running(ctx.data_dir, BENCH_DIR.parent, ctx.args)):
         ctx.rows.append(Row(**row))
+def scenario_10(ctx: Context, body: str) -> None:
+    """Live fan-out: 5,000 event streams on a two-worker server (bench/live.py)."""
+    live.prepare()  # the workers inherit the raised open-files limit
+    srv = ctx.server(workers=2).start()
+    try:
+        res = live.run(srv.url, ctx.dsn, srv.worker_pids(), ctx.seeded.tokens["bench_poster"], "bench-post", body,
+                       profile_dir=ctx.data_dir if "10" in ctx.args.profile else None)
+    finally:
+        _stopped(ctx, srv)
+    ctx.rows.extend(Row(**r) for r in res.rows)
+    ctx.notes.extend(res.notes)
+    for raw in res.profiles:  # the delivery phase, one file per worker
+        if raw.exists():
+            print(f"--- profile of scenario 10, {raw.name}\n{summarize_profile(raw)}", file=sys.stderr)
 
 
 def _stopped(ctx: Context, srv: Server) -> None:
@@ -897,6 +912,8 @@ def main(argv: list[str] | None = None) -> int:
             _guarded(ctx, "two-servers", lambda: scenario_two_servers(ctx, body))
         if ctx.wanted("9"):  # two servers of its own (bench/mixed.py)
             _guarded(ctx, "9", lambda: mixed.scenario_9(ctx))
+        if ctx.wanted("10"):
+            _guarded(ctx, "10", lambda: scenario_10(ctx, body))
         if ctx.wanted("11"):  # its own database (bench/bigseed.py) and server, after the others
             _guarded(ctx, "11", lambda: scale.scenario_11(ctx))
         if ctx.wanted("12"):

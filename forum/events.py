@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from forum import sql
 from forum.tasks import cancel_and_wait
 
 log = logging.getLogger("forum.events")
+LISTENER_NAME = "forum listener"  # application_name of the LISTEN connection, then the pid
 CHANNEL = "forum_events"  # also in the topic_change_apply() trigger (migration 2026-11-26T20:10)
 
 # Event kinds: `comment` = a comment became visible to the public (live updates stream it);
@@ -133,7 +135,9 @@ class EventListener:
         delay = 0.2
         while True:
             try:
-                self._conn = await asyncpg.connect(self.dsn, timeout=5)
+                # named per process, so pg_stat_activity shows one listener per process
+                self._conn = await asyncpg.connect(self.dsn, timeout=5, server_settings={
+                    "application_name": f"{LISTENER_NAME} {os.getpid()}"})
                 await self._conn.add_listener(CHANNEL, self._on_notify)
                 for channel in list(self.channels):
                     await self._conn.add_listener(channel, self._on_channel)

@@ -27,8 +27,7 @@ class LiveController(Controller):
         if topic_id is None:
             raise NotFound("No such topic.")
         broker: Broker = request.app.state.live_broker
-        return ServerSentEvent(fanout.stream(broker, topic_id, "comment"), headers={"Cache-Control": "no-cache",
-                                                                   "X-Accel-Buffering": "no"})
+        return fanout.stream(broker, topic_id)
 
 
 ROUTES: list[Any] = [LiveController]

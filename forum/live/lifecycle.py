@@ -2,9 +2,10 @@
 event stream of this process.
 
 An event `comment` (a comment became visible to the public) for a topic somebody watches
-is turned into the public comment JSON once per process, then offered to each
-subscriber's bounded queue without waiting: a subscriber whose queue is full (a slow or
-vanished client) is dropped and its stream ends, so nobody blocks writers or other readers.
+is turned into the public comment JSON and encoded as one Server-Sent Event once per
+process, then the same bytes are offered to each subscriber without waiting: a subscriber
+too far behind or whose writes stall (a slow or vanished client) is dropped and its
+connection closed, so nobody blocks writers or other readers (forum.live.fanout).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class Broker(Fanout):
         # Only what the public may see: published, not private (public_comment already says so).
         if comment is None or comment.get("private") or comment.get("status") != "published":
             return
-        self.deliver(topic_id, comment)
+        self.deliver(topic_id, "comment", comment)
 
 
 async def on_startup(app: Any, settings: Any, listener: EventListener) -> None:

@@ -41,8 +41,7 @@ class NotificationController(Controller):
         """`notification` events (the notification JSON, as in the list) the moment one is
         created for the caller, from any server process; `: ping` heartbeats every 15 s."""
         broker: live.NotificationBroker = request.app.state.notification_broker
-        return ServerSentEvent(live.stream(broker, user.id), headers={"Cache-Control": "no-cache",
-                                                                        "X-Accel-Buffering": "no"})
+        return live.stream(broker, user.id)
 
     @post("/read", operation_id="mark_notifications_read", status_code=HTTP_204_NO_CONTENT)
     async def mark_notifications_read(

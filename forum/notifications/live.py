@@ -4,17 +4,16 @@ Every notification sends a NOTIFY on `forum_notifications` when its transaction 
 (forum.notifications.services.notify); each process's EventListener hands the payload to
 this broker, which offers the notification to the streams of its recipient open in this
 process. So a coach is told of an urgent item at once, whichever process they are
-connected to. Bounded queues: a slow client is dropped, never waited for.
+connected to. A slow client is dropped, never waited for (forum.live.fanout).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
-from litestar.response.sse import ServerSentEventMessage
+from litestar.response import ServerSentEvent
 
 from forum.live import fanout
 from forum.live.fanout import Fanout
@@ -51,8 +50,8 @@ class NotificationBroker(Fanout):
             log.warning("could not load notification %s for its live stream", notification_id)
             return
         if item is not None:
-            self.deliver(user_id, item)
+            self.deliver(user_id, "notification", item)
 
 
-def stream(broker: NotificationBroker, user_id: int) -> AsyncIterator[ServerSentEventMessage]:
-    return fanout.stream(broker, user_id, "notification")
+def stream(broker: NotificationBroker, user_id: int) -> ServerSentEvent:
+    return fanout.stream(broker, user_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,8 +20,9 @@ import httpx
 import pytest
 import uvicorn
 
-from forum import live
+from forum import live, sql
 from forum.app import create_app
+from forum.events import LISTENER_NAME
 from forum.live import fanout
 from forum.live.lifecycle import Broker
 from forum.live.lifecycle import on_shutdown as live_shutdown
@@ -164,13 +166,86 @@ async def test_heartbeat_and_disconnect_unsubscribes(servers: list[str], app: An
     assert broker.subscriber_count() == 0
 
 
-async def test_a_full_subscriber_is_dropped_without_blocking_others() -> None:
+async def test_a_subscriber_far_behind_is_dropped_without_blocking_others() -> None:
     broker = Broker()
     slow, fast = broker.subscribe(7), broker.subscribe(7)
-    for i in range(slow.queue.maxsize):
-        broker.deliver(7, {"id": i})
-        fast.queue.get_nowait()
-    broker.deliver(7, {"id": 999})  # slow's queue is full: dropped, fast still served
-    assert slow.dropped.is_set() and not fast.dropped.is_set()
-    assert fast.queue.get_nowait() == {"id": 999}
-    assert broker.subscribers[7] == {fast}
+    for i in range(broker.queue_size):
+        broker.deliver(7, "comment", {"id": i})
+        fast.frames.clear()  # fast's stream wrote it; slow's did not
+    broker.deliver(7, "comment", {"id": 999})  # slow is queue_size events behind: dropped, fast still served
+    assert slow.closed and not fast.closed
+    assert fast.frames == [fanout.encode_event("comment", {"id": 999})]
+    assert list(broker.subscribers[7].values()) == [fast]
+    broker.close_all()
+
+
+async def test_each_event_is_encoded_once_for_all_subscribers(servers: list[str], app: Any) -> None:
+    broker: Broker = app.state.live_broker
+    author, topic = await make_user(), await make_topic()
+    async with contextlib.AsyncExitStack() as stack:
+        streams = [await stack.enter_async_context(Stream(servers[0], topic["slug"])) for _ in range(12)]
+        encodes = broker.encodes
+        comment = await publish_comment(topic, author, body="one encode")
+        assert all([await s.wait_for_comment(comment["id"]) for s in streams])
+        assert broker.encodes == encodes + 1  # one encode in this process, for 12 streams
+        assert len({d for s in streams for e, d in s.events if e == "comment"}) == 1  # the same bytes
+
+
+def _tcp_state(sock: socket.socket) -> int:
+    return int(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0])  # 7: closed (reset)
+
+
+async def test_a_stalled_subscriber_is_dropped_and_reset_while_others_get_every_event(
+        servers: list[str], app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fanout, "SEND_TIMEOUT_S", 0.5)
+    broker: Broker = app.state.live_broker
+    author, topic = await make_user(), await make_topic()
+    host, port = servers[0].split("//")[1].split(":")
+    loop = asyncio.get_running_loop()
+    async with Stream(servers[0], topic["slug"]) as reader:
+        stalled = socket.socket()
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.setblocking(False)
+        try:
+            await loop.sock_connect(stalled, (host, int(port)))
+            await loop.sock_sendall(stalled, f"GET /api/topics/{topic['slug']}/events HTTP/1.1\r\n"
+                                             f"Host: {host}\r\n\r\n".encode())
+            assert b" 200 " in await asyncio.wait_for(loop.sock_recv(stalled, 1024), 10)  # then never read again
+            for _ in range(100):
+                if broker.subscriber_count() == 2:
+                    break
+                await asyncio.sleep(0.05)
+            assert broker.subscriber_count() == 2
+            dropped, sent = broker.dropped, []
+            for i in range(400):  # 20 KB events until its buffers are full and a write waits 0.5 s
+                sent.append(-1 - i)
+                broker.deliver(topic["id"], "comment", {"id": -1 - i, "body_html": "x" * 20_000})
+                await asyncio.sleep(0.02)
+                if broker.dropped > dropped:
+                    break
+            assert broker.dropped == dropped + 1 and broker.subscriber_count() == 1
+            for _ in range(100):
+                if _tcp_state(stalled) == 7:
+                    break
+                await asyncio.sleep(0.05)
+            assert _tcp_state(stalled) == 7  # the server reset the connection
+        finally:
+            stalled.close()
+        assert len(sent) < 400  # it was the stall that ended it, well before the loop's bound
+        comment = await publish_comment(topic, author, body="after the drop")
+        assert await reader.wait_for_comment(comment["id"])
+        assert reader.comment_ids() == [*sent, comment["id"]]  # the reader missed nothing
+
+
+async def _listeners(pid: int) -> int:
+    return int(await sql.fetchval("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                                  f"{LISTENER_NAME} {pid}"))
+
+
+async def test_one_listen_connection_per_app_whatever_the_subscribers(servers: list[str]) -> None:
+    topic = await make_topic()
+    before = await _listeners(os.getpid())
+    async with contextlib.AsyncExitStack() as stack:
+        for base in servers * 5:
+            await stack.enter_async_context(Stream(base, topic["slug"]))
+        assert await _listeners(os.getpid()) == before == 2  # the two apps of this process, 10 streams
