@@ -72,6 +72,34 @@ async def sizes(dsn: str) -> dict[str, int]:
         await conn.close()
 
 
+async def gin_bytes(dsn: str, slug: str) -> dict[str, int]:
+    """What each GIN index of `comment` holds for the comments of `slug`: the index built
+    afresh, pending list off, over a copy of just those rows.
+
+    Their growth over a run says nothing: new entries of a GIN index (fastupdate) first go to
+    an unsorted pending list that autovacuum merges later, into pages freed by earlier
+    merges, so the same 400 posts read anywhere from 0 to 2 KB per comment."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        topic = await conn.fetchval("SELECT id FROM topic WHERE slug = $1", slug)
+        out: dict[str, int] = {}
+        for r in await conn.fetch(
+                "SELECT c.relname, pg_get_indexdef(i.indexrelid) AS def FROM pg_index i"
+                " JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam"
+                " WHERE am.amname = 'gin' AND i.indrelid = 'comment'::regclass"):
+            # "(search_tsv) WHERE ...": the same keys and predicate, from the catalogue
+            keys, _, where = r["def"].split(" USING gin ", 1)[1].partition(" WHERE ")
+            async with conn.transaction():
+                await conn.execute(f"CREATE TEMP TABLE cost_rows ON COMMIT DROP AS"
+                                   f" SELECT * FROM comment WHERE topic = {int(topic)}")
+                await conn.execute(f"CREATE INDEX cost_gin ON cost_rows USING gin {keys} WITH (fastupdate = off)"
+                                   + (f" WHERE {where}" if where else ""))
+                out[f"index {r['relname']}"] = await conn.fetchval("SELECT pg_relation_size('cost_gin')")
+        return out
+    finally:
+        await conn.close()
+
+
 async def post_comments(url: str, token: str, slug: str, n: int, first: int, concurrency: int = 8) -> int:
     """Post `n` comments (numbered from `first`), `concurrency` keep-alive clients; returns the 201s."""
     numbers = iter(range(first, first + n))
@@ -131,6 +159,7 @@ def measure(dsn: str, pgdata: Path | None, url: str, token: str, slug: str, n: i
     cpu1 = postgres_cpu(pgdata) if pgdata else None
     after = asyncio.run(sizes(dsn))
     growth = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    growth.update(asyncio.run(gin_bytes(dsn, slug)))  # the topic holds only this run's posts
     result: dict[str, Any] = {"created": created, "elapsed": elapsed, "growth": growth,
                               "bytes_per_comment": sum(growth.values()) / created if created else None,
                               "body_bytes": len(one_kb_markdown(0).encode()),
