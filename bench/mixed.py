@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import httpx
 
-from bench import client
+from bench import client, moderators
 from bench.server import Server, run_wrk
 
 if TYPE_CHECKING:
@@ -128,11 +128,7 @@ class Tally:
     seen_later_page: int = 0
     misses: list[str] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
-    decided: dict[int, int] = field(default_factory=dict)
-    mod_latency: list[float] = field(default_factory=list)
-    conflicts: int = 0
-    queue_reads: int = 0
-    mod_errors: dict[str, int] = field(default_factory=dict)
+    desk: moderators.Desk = field(default_factory=moderators.Desk)  # the 4 moderators
 
     def error(self, what: str, into: dict[str, int] | None = None) -> None:
         d = self.errors if into is None else into
@@ -249,52 +245,11 @@ async def _drive(ctx: Context, a: Server, b: Server, length: float, tally: Tally
             tally.error(f"next read {type(exc).__name__}")
             tally.misses.append(f"post {k} (comment {cid}): {type(exc).__name__}")
 
-    async def moderator(handle: str, base: str) -> None:
-        uid = seeded.users[handle]
-        mrnd = random.Random(uid)
-
-        async def timed(c: client.Client, method: str, path: str, **kw: Any) -> client.Reply:
-            t = time.perf_counter()
-            r = await c.request(method, path, **kw)
-            tally.mod_latency.append(time.perf_counter() - t)
-            return r
-
-        def holder(i: dict[str, Any]) -> Any:
-            h = i.get("claimed_by")
-            return h.get("id") if isinstance(h, dict) else h
-
-        async with client.Client(base, _auth(seeded.tokens[handle])) as c:
-            while loop.time() < deadline:
-                r = await timed(c, "GET", "/api/moderation/queue", params={"queue": "pending", "limit": 20})
-                tally.queue_reads += 1
-                if r.status_code != 200:
-                    tally.error(f"queue {r.status_code}", tally.mod_errors)
-                    await asyncio.sleep(0.1)
-                    continue
-                items = [i for i in r.json().get("items", [])
-                         if (i.get("comment") or {}).get("topic_slug") == SLUG]
-                mine = [i for i in items if holder(i) == uid]
-                free = [i for i in items if holder(i) in (None, uid)]
-                if not free:
-                    await asyncio.sleep(0.25)  # nothing to do yet: look again shortly
-                    continue
-                item = mine[0] if mine else mrnd.choice(free)
-                iid = item["id"]
-                if not mine:
-                    cr = await timed(c, "POST", f"/api/moderation/items/{iid}/claim")
-                    if cr.status_code == 409:
-                        tally.conflicts += 1
-                        continue
-                    if cr.status_code != 200:
-                        tally.error(f"claim {cr.status_code}", tally.mod_errors)
-                        continue
-                dr = await timed(c, "POST", f"/api/moderation/items/{iid}/decision", json_body={"action": "approve"})
-                if dr.status_code == 200:
-                    tally.decided[iid] = tally.decided.get(iid, 0) + 1
-                elif dr.status_code == 409:
-                    tally.conflicts += 1
-                else:
-                    tally.error(f"decision {dr.status_code}", tally.mod_errors)
+    def moderator(handle: str, base: str) -> Any:
+        return moderators.work(tally.desk, base, seeded.tokens[handle], seeded.users[handle],
+                               until=lambda: loop.time() >= deadline,
+                               wanted=lambda i: (i.get("comment") or {}).get("topic_slug") == SLUG,
+                               idle_s=0.25, stop_when_empty=False)
 
     mods = [moderator(h, servers[i % 2]) for i, h in enumerate(seeded.moderators[:MODERATORS])]
     try:
@@ -411,15 +366,16 @@ def _rows(ctx: Context, Row: Any, names: tuple[str, ...], reads: list[dict[str, 
                                 and tally.acked == scheduled),
                         note=f"{tally.held} held for moderation (new readers); latency from the scheduled moment;"
                              f" generator lag p99 {lag99 or 0:.1f} ms"))
-    decisions = len(tally.decided)
-    twice = sum(1 for n in tally.decided.values() if n > 1)
-    mod_errors = sum(tally.mod_errors.values())
-    ctx.rows.append(Row(names[2], decisions / length, _pct(tally.mod_latency, 50), _pct(tally.mod_latency, 99),
+    desk = tally.desk
+    decisions = len(desk.decided)
+    twice = sum(1 for n in desk.decided.values() if n > 1)
+    mod_errors = sum(desk.unexpected.values())
+    ctx.rows.append(Row(names[2], decisions / length, _pct(desk.latencies, 50), _pct(desk.latencies, 99),
                         mod_errors, target="0 err (409s of competing moderators allowed), none twice",
                         passed=mod_errors == 0 and twice == 0 and decisions > 0,
-                        note=f"{decisions} approved of {tally.held} held, {twice} twice, {tally.conflicts} 409s,"
-                             f" {tally.queue_reads} queue reads"
-                             + (f"; unexpected {tally.mod_errors}" if tally.mod_errors else "")))
+                        note=f"{decisions} approved of {tally.held} held, {twice} twice, {desk.conflicts} 409s,"
+                             f" {desk.reads} queue reads"
+                             + (f"; unexpected {desk.unexpected}" if desk.unexpected else "")))
     verify_errors = sum(v for k, v in tally.errors.items() if not (k.startswith("post") or k.startswith("ran out")))
     note = (f"newest page 1 read from the other server (as the writer for held posts and every other published"
             f" one, else anonymously); {tally.seen_later_page} found through a context read on a later page;"

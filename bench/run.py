@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import os
 import platform
-import random
 import re
 import secrets
 import shutil
@@ -27,7 +26,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench import baseline, bigseed, client, cost, live, mixed, render, scale, seed, transfer
+from bench import baseline, bigseed, cost, live, mixed, moderators, render, scale, seed, transfer
 from bench.server import BENCH_DIR, Server, run_wrk
 
 ALL = ("health", "1", "2", "3", "4", "5", "6", "7", "8", "13", "workers2", "two-servers", "9", "10", "11", "12",
@@ -502,70 +501,22 @@ def scenario_13(ctx: Context, srv: Server) -> None:
 async def _moderate(ctx: Context, srv: Server, stop_after: int | None = None) -> dict[str, Any]:
     """8 moderators deciding until the queue is empty, or until `stop_after` decisions (scenario
     11: a queue of 100,000)."""
-    decided: dict[int, int] = {}
-    latencies: list[float] = []
-    unexpected: dict[str, int] = {}
-    conflicts = 0
-    reads = 0
+    desk = moderators.Desk()
     deadline = time.monotonic() + max(120.0, ctx.duration * 20)
 
-    async def timed(c: client.Client, method: str, url: str, **kw: Any) -> client.Reply:
-        t0 = time.perf_counter()
-        r = await c.request(method, url, **kw)
-        latencies.append(time.perf_counter() - t0)
-        return r
-
-    async def moderator(handle: str) -> None:
-        nonlocal conflicts, reads
-        uid = ctx.seeded.users[handle]
-        rnd = random.Random(uid)
-        async with client.Client(srv.url, auth(ctx.seeded.tokens[handle])) as c:
-            while time.monotonic() < deadline:
-                r = await timed(c, "GET", "/api/moderation/queue", params={"queue": "pending", "limit": 20})
-                reads += 1
-                if r.status_code != 200:
-                    unexpected[f"queue {r.status_code}"] = unexpected.get(f"queue {r.status_code}", 0) + 1
-                    await asyncio.sleep(0.05)
-                    continue
-                items = r.json().get("items", [])
-                if not items or (stop_after is not None and len(decided) >= stop_after):
-                    return
-                def holder(i: dict[str, Any]) -> Any:
-                    h = i.get("claimed_by")
-                    return h.get("id") if isinstance(h, dict) else h
-                mine = [i for i in items if holder(i) == uid]
-                free = [i for i in items if holder(i) in (None, uid)]
-                if not free:
-                    await asyncio.sleep(0.02)
-                    continue
-                item = mine[0] if mine else rnd.choice(free)
-                iid = item["id"]
-                if not mine:
-                    cr = await timed(c, "POST", f"/api/moderation/items/{iid}/claim")
-                    if cr.status_code == 409:
-                        conflicts += 1
-                        continue
-                    if cr.status_code != 200:
-                        unexpected[f"claim {cr.status_code}"] = unexpected.get(f"claim {cr.status_code}", 0) + 1
-                        continue
-                dr = await timed(c, "POST", f"/api/moderation/items/{iid}/decision", json_body={"action": "approve"})
-                if dr.status_code in (200, 201):
-                    decided[iid] = decided.get(iid, 0) + 1
-                elif dr.status_code == 409:
-                    conflicts += 1
-                else:
-                    unexpected[f"decision {dr.status_code}"] = unexpected.get(f"decision {dr.status_code}", 0) + 1
-                if sum(unexpected.values()) > 200:
-                    return
+    def until() -> bool:
+        return time.monotonic() >= deadline or (stop_after is not None and len(desk.decided) >= stop_after)
 
     t0 = time.perf_counter()
-    await asyncio.gather(*(moderator(h) for h in ctx.seeded.moderators))
+    await asyncio.gather(*(moderators.work(desk, srv.url, ctx.seeded.tokens[h], ctx.seeded.users[h], until=until)
+                           for h in ctx.seeded.moderators))
     elapsed = time.perf_counter() - t0
-    latencies.sort()
+    latencies = sorted(desk.latencies)
     pct = (lambda p: latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000) if latencies \
         else (lambda p: None)
-    return {"decided": decided, "elapsed": elapsed, "p50": pct(50), "p99": pct(99), "unexpected": unexpected,
-            "conflicts": conflicts, "reads": reads, "requests": len(latencies)}
+    return {"decided": desk.decided, "elapsed": elapsed, "p50": pct(50), "p99": pct(99),
+            "unexpected": desk.unexpected, "conflicts": desk.conflicts, "reads": desk.reads,
+            "requests": len(latencies)}
 
 
 async def _verify_moderation(ctx: Context, since: datetime) -> tuple[bool, str]:
@@ -582,9 +533,7 @@ async def _verify_moderation(ctx: Context, since: datetime) -> tuple[bool, str]:
         published = await conn.fetchval(
             "SELECT count(*) FROM moderation_item m JOIN comment c ON c.id = m.comment"
             " WHERE m.id = ANY($1::bigint[]) AND c.status = 'published'", ids)
-        dup_audit = await conn.fetchval(
-            "SELECT count(*) FROM (SELECT target_type, target_id FROM audit_log WHERE created_at >= $1"
-            " GROUP BY target_type, target_id HAVING count(*) > 1) d", since)
+        dup_audit = await moderators.audited_twice(conn, since)
     finally:
         await conn.close()
     ok = (row["decided"] == len(ids) and row["open"] == 0 and row["approved"] == len(ids)

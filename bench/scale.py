@@ -21,7 +21,7 @@ from urllib.parse import quote
 import asyncpg
 import httpx
 
-from bench import baseline, bigseed
+from bench import baseline, bigseed, moderators
 from bench.server import BENCH_DIR, Server, run_wrk
 
 if TYPE_CHECKING:
@@ -175,9 +175,7 @@ async def _verify(dsn: str, since: datetime, ids: list[int]) -> tuple[bool, str]
             "SELECT count(*) FILTER (WHERE m.status = 'decided' AND m.decision = 'approve') AS decided,"
             "       count(*) FILTER (WHERE c.status = 'published') AS published"
             "  FROM moderation_item m JOIN comment c ON c.id = m.comment WHERE m.id = ANY($1::bigint[])", ids)
-        dup = await conn.fetchval(
-            "SELECT count(*) FROM (SELECT target_type, target_id FROM audit_log WHERE created_at >= $1"
-            " GROUP BY target_type, target_id HAVING count(*) > 1) d", since)
+        dup = await moderators.audited_twice(conn, since)
     finally:
         await conn.close()
     ok = row["decided"] == len(ids) and row["published"] == len(ids) and dup == 0
