@@ -142,7 +142,8 @@ def _measure(ctx: Context, srv: Server, dsn: str, big: bigseed.BigSeeded) -> Non
         cursor = page.json().get("next_cursor")
         if not cursor:
             break
-        page = httpx.get(srv.url + paths[0], params={"cursor": cursor}, timeout=60)
+        # (httpx's `params` would replace the path's own query string, not add to it)
+        page = httpx.get(f"{srv.url}{paths[0]}&cursor={quote(cursor)}", timeout=60)
         pages += 1
     probe = r.status_code == 200 and len(items) == SEARCH_LIMIT and comment_page is not None
     w = _load(srv, paths, ctx.duration)
