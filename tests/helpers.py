@@ -4,6 +4,7 @@ so a domain's tests do not depend on the accounts API)."""
 from __future__ import annotations
 
 import secrets
+import socket
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,3 +50,10 @@ async def make_user(role: str = "reader", *, handle: str | None = None, email: s
 
 def auth(account: Account) -> dict[str, str]:
     return {"Authorization": f"Bearer {account.token}"}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -22,7 +22,6 @@ import contextlib
 import functools
 import http.server
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.helpers import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -59,12 +60,6 @@ def require_browser() -> None:
         if os.environ.get("FORUM_REQUIRE_BROWSER") == "1":
             pytest.fail(f"browser tests required (FORUM_REQUIRE_BROWSER=1): {problem}")
         pytest.skip(problem)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -28,12 +28,12 @@ from tests.browser.conftest import (
     HostSite,
     assert_origins,
     axe_scan,
-    free_port,
     require_browser,
     screenshots,
     start_forum,
     stop_forum,
 )
+from tests.helpers import free_port
 
 PASSWORD = "quiet river at dawn 7"
 NEW_PASSWORD = "a different morning 42"
@@ -371,7 +371,6 @@ async def test_every_page_passes_axe_on_a_phone(context: Any, site: Site) -> Non
         assert width <= 375, f"{path} scrolls sideways on a phone ({width}px)"
         await check_page(page, name)
     assert_origins(context.requests, site.origin)
-
 
 
 async def test_two_step_sign_in_turned_on_then_used(context: Any, site: Site) -> None:

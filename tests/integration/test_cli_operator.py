@@ -18,7 +18,7 @@ import asyncpg
 import httpx
 
 from forum import db, sql
-from tests.helpers import make_user
+from tests.helpers import free_port, make_user
 
 GOOD_PASSWORD = "a calm long passphrase 42"
 BANNER_MARKS = ("👍", "🏁", "🚀", "migrations already complete", "initdb", "pgserver", "Running commandline")
@@ -249,12 +249,9 @@ async def test_check_reports_each_part_on_one_line(client: httpx.AsyncClient, da
 
 def test_served_process_logs_json_lines_and_one_access_line_per_request(database_url: str) -> None:
     import signal
-    import socket
     import time
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = _env(database_url, FORUM_PORT=str(port), FORUM_LOG_LEVEL="INFO", FORUM_DB_POOL_MIN="1",
                FORUM_DB_POOL_MAX="2")
     proc = subprocess.Popen([sys.executable, "-m", "forum", "serve"], env=env, stdout=subprocess.PIPE,

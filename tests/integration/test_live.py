@@ -28,20 +28,14 @@ from forum.live.lifecycle import Broker
 from forum.live.lifecycle import on_shutdown as live_shutdown
 from forum.live.lifecycle import on_startup as live_startup
 from forum.settings import Settings
-from tests.helpers import make_user
+from tests.helpers import free_port, make_user
 from tests.integration.test_qa_support import approve, make_topic, publish_comment
 
 assert live  # the package under test
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def _serve(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
     task = asyncio.create_task(server.serve())
     for _ in range(100):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,7 +13,7 @@ from aiosmtpd.controller import Controller
 from forum import sql
 from forum.notifications import mail
 from forum.settings import Settings
-from tests.helpers import make_user
+from tests.helpers import free_port, make_user
 from tests.integration.test_qa_support import make_topic, publish_comment
 
 
@@ -33,16 +32,10 @@ class Inbox:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 async def smtp(settings: Settings) -> AsyncIterator[tuple[Inbox, Settings]]:
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     mail_settings = settings.with_overrides(smtp_url=f"smtp://127.0.0.1:{port}", mail_from="forum@example.org",

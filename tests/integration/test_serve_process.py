@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,13 +16,9 @@ import httpx
 import psutil
 import pytest
 
+from tests.helpers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_healthy(proc: subprocess.Popen[Any], port: int, seconds: float = 90) -> bool:
@@ -61,7 +56,7 @@ def _assert_postgres_gone(pg_data: Path, seconds: float = 10) -> None:
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_serve_migrates_serves_and_stops_cleanly(stop_signal: signal.Signals) -> None:
     data_dir = ROOT / ".forum-test" / f"serve-{uuid.uuid4().hex[:8]}"
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PGHOST")}
     env.update(FORUM_DATA_DIR=str(data_dir), FORUM_PORT=str(port), FORUM_LOG_LEVEL="INFO")
     proc = subprocess.Popen([sys.executable, "-m", "forum", "serve"], env=env, cwd=ROOT,
@@ -87,7 +82,7 @@ def test_cli_command_beside_a_running_server_leaves_its_database_up() -> None:
     """README: `forum serve`, then `forum users create` in another terminal. The short
     command shares the embedded PostgreSQL and must not stop it when it ends."""
     data_dir = ROOT / ".forum-test" / f"serve-{uuid.uuid4().hex[:8]}"
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PGHOST")}
     env.update(FORUM_DATA_DIR=str(data_dir), FORUM_PORT=str(port))
     proc = subprocess.Popen([sys.executable, "-m", "forum", "serve"], env=env, cwd=ROOT,

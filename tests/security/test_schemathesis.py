@@ -23,6 +23,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.helpers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "tests" / "slow" / "schemathesis.toml"
 EXAMPLES = os.environ.get("FORUM_FUZZ_EXAMPLES", "5")
@@ -36,15 +38,9 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(migrated: str) -> Iterator[dict[str, Any]]:
-    port = _free_port()
+    port = free_port()
     data_dir = tempfile.mkdtemp(prefix="forum-fuzz-")
     env = {**os.environ, "DATABASE_URL": migrated, "FORUM_RATE_LIMITS": "off", "FORUM_LOG_LEVEL": "WARNING",
            "FORUM_DATA_DIR": data_dir, "FORUM_SECRET_KEY": "fuzz-secret-key"}
