@@ -111,14 +111,15 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> L
         logging_config=None,  # forum.logs configured the process; errors are logged by forum.errors
     )
     from forum.coalesce import SharedReads
-    from forum.comments.conditional import ConditionalThreadRead
+    from forum.comments.lifecycle import page_cache
+    from forum.comments.shortcut import ThreadReadShortcut
 
-    # the thread route's version reads (forum/coalesce.py), shared with its 304 shortcut
+    # the thread route's shared reads (forum/coalesce.py), shared with its shortcut
     reads = app.state.shared_reads = SharedReads(timeout_s=settings.request_timeout_s)
     app.configure_outer(trusted_proxies=settings.trusted_proxies,
                         request_timeout_s=settings.request_timeout_s,
                         metrics_enabled=settings.metrics_enabled,
-                        shortcuts=(ConditionalThreadRead(reads),))
+                        shortcuts=(ThreadReadShortcut(reads, lambda: page_cache(app)),))
     app.state.settings = settings
     app.state.listener = listener
     return app

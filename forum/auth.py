@@ -101,7 +101,11 @@ def hash_token(token: str) -> str:
 
 
 def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    header = connection.headers.get("authorization")
+    return bearer_token(connection.headers.get("authorization"))
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization` header; None without one, 401 for any other scheme."""
     if not header:
         return None
     scheme, _, token = header.partition(" ")

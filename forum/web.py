@@ -80,16 +80,17 @@ def _incoming_request_id(scope: Scope) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A bodiless answer given before routing."""
+    """An answer given before routing."""
     status: int
-    headers: list[tuple[bytes, bytes]]
+    headers: list[tuple[bytes, bytes]]  # all of them, Content-Type and Content-Length included
     route: str  # the route template it answers for (the metrics label)
+    body: bytes = b""
 
 
 class Shortcut(Protocol):
     async def answer(self, scope: HTTPScope) -> Answer | None:
         """The answer the route's handler would give, or None to let the handler answer.
-        Runs outside the request timeout: it bounds its own waiting."""
+        Runs under the request timeout, as the handler does."""
 
 
 class ForumApp(Litestar):
@@ -175,14 +176,12 @@ class ForumApp(Litestar):
                     "status_code": too_large, "detail": "The request body is too large." if too_large == 413
                     else "The Content-Length header is not a valid number.",
                 })
-            elif await self._shortcut(scope, send_wrapper):  # (each bounds its own waiting)
-                pass
             elif streaming or self.request_timeout_s <= 0:
-                await super().__call__(scope, receive, send_wrapper)
+                await self._route(scope, receive, send_wrapper)
             else:
                 try:
                     async with asyncio.timeout(self.request_timeout_s):
-                        await super().__call__(scope, receive, send_wrapper)
+                        await self._route(scope, receive, send_wrapper)
                 except TimeoutError:
                     if status_holder["started"]:
                         raise
@@ -202,19 +201,18 @@ class ForumApp(Litestar):
                     "method": scope["method"], "route": route, "status": status, "ms": ms})
             logs.request_id.reset(rid_token)
 
-    async def _shortcut(self, scope: HTTPScope, send: Send) -> bool:
-        """Whether a shortcut answered the request (sent through `send`)."""
-        if not self.shortcuts or (self.cors_config is not None and any(k == b"origin" for k, _ in scope["headers"])):
-            return False
-        for shortcut in self.shortcuts:
-            answer = await shortcut.answer(scope)
-            if answer is None:
-                continue
-            scope["path_template"] = answer.route
-            await send({"type": "http.response.start", "status": answer.status, "headers": list(answer.headers)})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-            return True
-        return False
+    async def _route(self, scope: HTTPScope, receive: Receive, send: Send) -> None:
+        """A shortcut's answer when one gives it, else Litestar's."""
+        if self.shortcuts and not (self.cors_config is not None and any(k == b"origin" for k, _ in scope["headers"])):
+            for shortcut in self.shortcuts:
+                answer = await shortcut.answer(scope)
+                if answer is not None:
+                    scope["path_template"] = answer.route
+                    await send({"type": "http.response.start", "status": answer.status,
+                                "headers": list(answer.headers)})
+                    await send({"type": "http.response.body", "body": answer.body, "more_body": False})
+                    return
+        await super().__call__(scope, receive, send)
 
 
 def _declared_too_large(scope: Scope, limit: int | None,

@@ -1,6 +1,6 @@
-"""Shared version reads (forum/coalesce.py) and the 304 shortcut before routing
-(forum/comments/conditional.py): fresh answers, the handler's very headers, and every
-request the shortcut must leave to the handler."""
+"""Shared reads (forum/coalesce.py) and the thread reads answered before routing
+(forum/comments/shortcut.py): the handler's very answers (status, body, headers), fresh,
+and every request the shortcut must leave to the handler."""
 
 from __future__ import annotations
 
@@ -15,14 +15,15 @@ import pytest
 from forum import sql
 from forum.app import create_app
 from forum.coalesce import SharedReads
-from forum.comments import conditional
+from forum.comments import shortcut as thread_shortcut
 from forum.settings import Settings
-from forum.web import Answer
+from forum.web import Answer, ForumApp
 from tests.helpers import make_user
 from tests.integration.test_comments import make_topic, post, trust_everyone
 from tests.integration.test_perf_cache import other  # noqa: F401  (a fixture: a second app instance)
 
 VOLATILE = {"x-request-id", "date"}
+HANDLER = {"utm": "x"}  # an unknown parameter: the shortcut leaves it to the handler, which ignores it
 
 
 def same_headers(a: httpx.Response, b: httpx.Response) -> bool:
@@ -46,10 +47,24 @@ async def thread(client: httpx.AsyncClient) -> tuple[str, str]:
     return slug, r.headers["etag"]
 
 
-def shortcut(app: Any) -> conditional.ConditionalThreadRead:
-    found = [s for s in app.shortcuts if isinstance(s, conditional.ConditionalThreadRead)]
+def shortcut(app: Any) -> thread_shortcut.ThreadReadShortcut:
+    found = [s for s in app.shortcuts if isinstance(s, thread_shortcut.ThreadReadShortcut)]
     assert len(found) == 1
     return found[0]
+
+
+class Counted:
+    """Wraps an app's shortcut and counts the answers it gives."""
+
+    def __init__(self, app: Any) -> None:
+        self.taken = 0
+        self.original = shortcut(app).answer
+        shortcut(app).answer = self.answer  # type: ignore[method-assign]
+
+    async def answer(self, scope: Any) -> Answer | None:
+        answer = await self.original(scope)
+        self.taken += answer is not None
+        return answer
 
 
 async def test_shortcut_answers_with_the_handlers_304(client: httpx.AsyncClient, app: Any) -> None:
@@ -58,26 +73,62 @@ async def test_shortcut_answers_with_the_handlers_304(client: httpx.AsyncClient,
     inm = [(b"if-none-match", etag.encode())]
     assert await shortcut(app).answer(scope(path, headers=inm)) == Answer(304, [
         (b"etag", etag.encode()), (b"cache-control", b"private, no-cache"), (b"vary", b"Authorization")],
-        conditional.ROUTE)
-    # an unknown parameter goes to the handler, which ignores it: the same 304 either way
+        thread_shortcut.ROUTE)
     assert await shortcut(app).answer(scope(path, b"utm=x", inm)) is None
-    before = await not_modified_count(client)
+    before = await count(client, "304")
     fast = await client.get(path, headers={"If-None-Match": etag})
-    slow = await client.get(path, params={"utm": "x"}, headers={"If-None-Match": etag})
+    slow = await client.get(path, params=HANDLER, headers={"If-None-Match": etag})
     assert fast.status_code == slow.status_code == 304
     assert fast.content == slow.content == b""
     assert same_headers(fast, slow), (fast.headers, slow.headers)
     assert fast.headers["x-content-type-options"] == "nosniff" and fast.headers["x-request-id"]
     # both counted in the route's one metrics series (Litestar's name for it)
-    assert await not_modified_count(client) == before + 2
+    assert await count(client, "304") == before + 2
 
 
-async def not_modified_count(client: httpx.AsyncClient) -> float:
-    """The 304s counted for the thread route in /metrics."""
-    label = f'forum_http_requests_total{{method="GET",route="{conditional.ROUTE}",status="304"}} '
+async def count(client: httpx.AsyncClient, status: str) -> float:
+    """The answers of `status` counted for the thread route in /metrics."""
+    label = f'forum_http_requests_total{{method="GET",route="{thread_shortcut.ROUTE}",status="{status}"}} '
     lines = [line for line in (await client.get("/metrics")).text.splitlines() if line.startswith(label)]
     assert len(lines) <= 1
     return float(lines[0].removeprefix(label)) if lines else 0.0
+
+
+async def test_shortcut_gives_every_reader_the_handlers_page(client: httpx.AsyncClient, app: Any) -> None:
+    """Anonymous, a reader with votes and a pending reply of their own, a coach: the same
+    status, bytes and headers through the shortcut as through the route's handler."""
+    slug, _ = await thread(client)
+    path = f"/api/topics/{slug}/comments"
+    reader, coach = await make_user("reader"), await make_user("coach")
+    first = (await client.get(path)).json()["items"][0]
+    assert (await client.post(f"/api/comments/{first['id']}/vote", headers=reader.headers)).status_code == 200
+    await sql.execute("UPDATE moderation_rules SET premoderate_all = true")
+    held = await post(client, slug, reader, parent_id=first["id"])
+    assert held["status"] == "pending"
+    await sql.execute("UPDATE moderation_rules SET premoderate_all = false")
+    counted = Counted(app)
+    before = await count(client, "200")
+    for who in (None, reader, coach):
+        headers = who.headers if who else {}
+        for query in ({}, {"sort": "newest", "limit": "5"}):
+            fast = await client.get(path, params=query, headers=headers)
+            slow = await client.get(path, params={**query, **HANDLER}, headers=headers)
+            assert fast.status_code == slow.status_code == 200, (fast.text, slow.text)
+            assert fast.content == slow.content
+            assert same_headers(fast, slow), (fast.headers, slow.headers)
+            assert fast.headers["content-type"] == "application/json"
+            assert int(fast.headers["content-length"]) == len(fast.content)
+            assert fast.headers["x-content-type-options"] == "nosniff" and fast.headers["x-request-id"]
+            replies = [c["id"] for c in fast.json()["items"][0]["replies"]] if query == {} else []
+            if query == {} and who is not coach:  # the held reply: its author sees it, the public does not
+                assert (held["id"] in replies) == (who is reader)
+                assert fast.json()["items"][0].get("my_vote") == (1 if who is reader else None)
+            # and a conditional read of that page: the 304 of the handler
+            etag = fast.headers["etag"]
+            again = await client.get(path, params=query, headers={**headers, "If-None-Match": etag})
+            assert again.status_code == 304 and again.headers["etag"] == etag
+    assert counted.taken == 12
+    assert await count(client, "200") == before + 12  # counted under the route, whoever answered
 
 
 @pytest.mark.parametrize("query", [b"", b"sort=newest", b"limit=100&sort=top", b"limit=1"])
@@ -86,6 +137,8 @@ async def test_shortcut_takes_plain_first_pages(client: httpx.AsyncClient, app: 
     answer = await shortcut(app).answer(scope(f"/api/topics/{slug}/comments", query,
                                               [(b"if-none-match", etag.encode())]))
     assert answer is not None and answer.status == 304
+    answer = await shortcut(app).answer(scope(f"/api/topics/{slug}/comments", query))
+    assert answer is not None and answer.status == 200 and answer.body.startswith(b'{"items":[')
 
 
 @pytest.mark.parametrize(("query", "status"), [
@@ -101,32 +154,59 @@ async def test_shortcut_leaves_other_queries_to_the_handler(client: httpx.AsyncC
     assert r.status_code == status, r.text  # a bad sort or cursor is a 400 before any precondition
 
 
-async def test_shortcut_leaves_viewers_changes_and_hidden_topics_to_the_handler(
-        client: httpx.AsyncClient, app: Any) -> None:
+async def test_shortcut_leaves_refusals_to_the_handler(client: httpx.AsyncClient, app: Any) -> None:
+    """A bad or revoked token (401), a missing or hidden topic (404), another method or
+    path: the shortcut gives no answer, and the handler gives its own."""
     slug, etag = await thread(client)
     path = f"/api/topics/{slug}/comments"
     answer = shortcut(app).answer
-    inm = (b"if-none-match", etag.encode())
     reader = await make_user("reader")
-    assert await answer(scope(path, headers=[inm, (b"authorization", reader.headers["Authorization"].encode())])) \
-        is None
-    assert await answer(scope(path, headers=[inm], method="HEAD")) is None
-    assert await answer(scope(path)) is None  # no If-None-Match
-    assert await answer(scope(path + "/", headers=[inm])) is None
-    assert await answer(scope(path, headers=[(b"if-none-match", b'W/"t1v1anon"')])) is None
-    # a signed-in reader's page has its own ETag: the anonymous one does not match it
-    r = await client.get(path, headers={**reader.headers, "If-None-Match": etag})
-    assert r.status_code == 200 and r.headers["etag"] != etag
+    for header, detail in ((b"Basic abc", "Authorization header must be 'Bearer <token>'."),
+                           (b"Bearer nobody", "Invalid or expired token.")):
+        assert await answer(scope(path, headers=[(b"authorization", header)])) is None
+        r = await client.get(path, headers={"Authorization": header.decode()})
+        assert r.status_code == 401 and r.json()["detail"] == detail
+    assert await answer(scope(path, method="HEAD")) is None
+    assert await answer(scope(path + "/")) is None
+    assert await answer(scope("/api/topics/no-such-topic/comments")) is None
+    assert (await client.get("/api/topics/no-such-topic/comments")).status_code == 404
+    # a session ended: refused by the very next read
+    token = reader.headers["Authorization"].removeprefix("Bearer ")
+    assert (await client.get(path, headers=reader.headers)).status_code == 200
+    assert (await client.post("/api/auth/logout", headers=reader.headers)).status_code == 204
+    assert await answer(scope(path, headers=[(b"authorization", f"Bearer {token}".encode())])) is None
+    assert (await client.get(path, headers=reader.headers)).status_code == 401
     # a new comment: the old ETag gets the new page
-    await post(client, slug, reader)
-    assert await answer(scope(path, headers=[inm])) is None
+    writer = await make_user("reader")
+    await post(client, slug, writer)
+    found = await answer(scope(path, headers=[(b"if-none-match", etag.encode())]))
+    assert found is not None and found.status == 200
     r = await client.get(path, headers={"If-None-Match": etag})
     assert r.status_code == 200 and r.headers["etag"] != etag and len(r.json()["items"]) == 2
     # a topic hidden from the public: 404, whatever ETag the client holds
     etag = r.headers["etag"]
     await sql.execute("UPDATE topic SET status = 'hidden' WHERE slug = $1", slug)  # the version alone stays
     assert await answer(scope(path, headers=[(b"if-none-match", etag.encode())])) is None
+    assert await answer(scope(path)) is None
     assert (await client.get(path, headers={"If-None-Match": etag})).status_code == 404
+
+
+async def test_shortcut_runs_under_the_request_timeout(client: httpx.AsyncClient, app: ForumApp) -> None:
+    """A shortcut that waits too long gets the outer layer's 503, as a handler does."""
+    slug, _ = await thread(client)
+
+    class Stuck:
+        async def answer(self, scope: Any) -> Answer | None:
+            await asyncio.sleep(5)
+            return None
+
+    old = app.shortcuts, app.request_timeout_s
+    app.shortcuts, app.request_timeout_s = (Stuck(),), 0.05
+    try:
+        r = await client.get(f"/api/topics/{slug}/comments")
+    finally:
+        app.shortcuts, app.request_timeout_s = old
+    assert r.status_code == 503 and r.headers["retry-after"] == "2"
 
 
 async def test_a_write_through_another_process_is_seen_at_once(client: httpx.AsyncClient,
@@ -136,9 +216,10 @@ async def test_a_write_through_another_process_is_seen_at_once(client: httpx.Asy
     assert (await client.get(path, headers={"If-None-Match": etag})).status_code == 304
     writer = await make_user("coach")
     for _ in range(3):
-        await post(other, slug, writer)  # through the other app, then at once through this one
+        made = await post(other, slug, writer)  # through the other app, then at once through this one
         r = await client.get(path, headers={"If-None-Match": etag})
         assert r.status_code == 200 and r.headers["etag"] != etag
+        assert made["id"] in [c["id"] for c in r.json()["items"]]
         etag = r.headers["etag"]
         assert (await client.get(path, headers={"If-None-Match": etag})).status_code == 304
 
@@ -151,23 +232,14 @@ async def test_cross_origin_requests_get_litestars_cors_headers(client: httpx.As
     path = f"/api/topics/{slug}/comments"
     blog = create_app(dataclasses.replace(settings, cors_origins=("https://blog.example",)))
     transport = httpx.ASGITransport(app=blog, client=("127.0.0.1", 40002))
-    taken = 0
-
-    async def counted(scope: Any) -> Answer | None:
-        nonlocal taken
-        answer = await original(scope)
-        taken += answer is not None
-        return answer
-
-    original = shortcut(blog).answer
-    shortcut(blog).answer = counted  # type: ignore[method-assign]
+    counted = Counted(blog)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         headers = {"If-None-Match": etag, "Origin": "https://blog.example"}
         friend = await c.get(path, headers=headers)
         stranger = await c.get(path, headers={**headers, "Origin": "https://evil.example"})
-        assert taken == 0
+        assert counted.taken == 0
         same_origin = await c.get(path, headers={"If-None-Match": etag})
-        assert taken == 1
+        assert counted.taken == 1
     assert friend.status_code == stranger.status_code == same_origin.status_code == 304
     assert friend.headers["access-control-allow-origin"] == "https://blog.example"
     assert "etag" in friend.headers["access-control-expose-headers"].lower()
