@@ -111,13 +111,26 @@ engine = ForumEngine(config={})
 
 
 def configure(dsn: str, settings: Settings | None = None) -> ForumEngine:
-    """Point the shared engine at `dsn` (the pool is opened by `open_pool`)."""
+    """Point the shared engine at `dsn` (the pool is opened by `open_pool`).
+
+    Generic plans (`plan_cache_mode = force_generic_plan`, FORUM_DB_PLAN_CACHE_MODE): asyncpg
+    prepares every statement once per connection, but under PostgreSQL's default (`auto`)
+    a prepared statement whose generic plan is *estimated* dearer than its custom plans is
+    planned afresh at every execution, and most of forum's statements are such: array
+    parameters (`= ANY($1)`) and OR-ed visibility rules defeat the estimate. Their planning
+    cost more than their execution (a busy article's statement log: the page fingerprint
+    0.94 ms to plan, 0.41 to run; the session lookup 0.36 and 0.08; the queue page 2.0 and
+    1.0), nearly half of PostgreSQL's time. Every statement is an index lookup whose best
+    plan does not depend on the values, so one plan per connection serves them all; the
+    bench's scenarios (search, profiles, queues, posting, exports) measure it (bench/README.md).
+    `auto` gives PostgreSQL's default back."""
     config: dict[str, Any] = {"dsn": dsn}
     if settings is not None:
         config["server_settings"] = {
             "statement_timeout": str(settings.db_statement_timeout_ms),
             "idle_in_transaction_session_timeout": str(max(settings.db_statement_timeout_ms * 4, 10000)),
             "application_name": "forum",
+            "plan_cache_mode": settings.db_plan_cache_mode,
         }
         config["command_timeout"] = max(settings.db_statement_timeout_ms / 1000 * 2, 5)
     engine.config = config

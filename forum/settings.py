@@ -12,6 +12,8 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from forum.topics.urls import canonical_url
 
+PLAN_CACHE_MODES = ("force_generic_plan", "auto", "force_custom_plan")  # PostgreSQL's own values
+
 
 class SettingsError(ValueError):
     """A setting has a value that cannot be used."""
@@ -120,6 +122,8 @@ class Settings:
     db_pool_min: int = 2
     db_pool_max: int = 10
     db_statement_timeout_ms: int = 5000
+    # PostgreSQL's plan_cache_mode for the pool's connections (forum/db.py says why)
+    db_plan_cache_mode: str = "force_generic_plan"
     request_timeout_s: float = 15.0
     max_body_bytes: int = 64 * 1024
     metrics_enabled: bool = True
@@ -195,6 +199,8 @@ class Settings:
             "db_statement_timeout_ms": _int(
                 "FORUM_DB_STATEMENT_TIMEOUT_MS", get("FORUM_DB_STATEMENT_TIMEOUT_MS", "5000"), 100
             ),
+            "db_plan_cache_mode": get("FORUM_DB_PLAN_CACHE_MODE", "force_generic_plan").strip().lower()
+            or "force_generic_plan",
             "request_timeout_s": _float("FORUM_REQUEST_TIMEOUT", get("FORUM_REQUEST_TIMEOUT", "15"), 0.5),
             "max_body_bytes": _int("FORUM_MAX_BODY_BYTES", get("FORUM_MAX_BODY_BYTES", str(64 * 1024)), 1024),
             "metrics_enabled": _bool("FORUM_METRICS", get("FORUM_METRICS", "on")),
@@ -237,6 +243,9 @@ class Settings:
         if not settings.search_language.isidentifier():
             raise SettingsError("FORUM_SEARCH_LANGUAGE must be a PostgreSQL text search configuration name")
         _check_urgent_webhook(settings)
+        if settings.db_plan_cache_mode not in PLAN_CACHE_MODES:
+            raise SettingsError(f"FORUM_DB_PLAN_CACHE_MODE must be one of {', '.join(PLAN_CACHE_MODES)},"
+                                f" got {settings.db_plan_cache_mode!r}")
         if settings.staff_2fa not in ("optional", "required"):
             raise SettingsError(f"FORUM_STAFF_2FA must be optional or required, got {settings.staff_2fa!r}")
         return settings

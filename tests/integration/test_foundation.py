@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from forum import sql
 from forum.db import engine
 
 
@@ -11,6 +12,20 @@ async def test_health_checks_the_database(client: httpx.AsyncClient) -> None:
     r = await client.get("/health")
     assert r.status_code == 200
     assert r.json() == {"status": "ok", "database": "ok"}
+
+
+async def test_pooled_connections_plan_each_statement_once(client: httpx.AsyncClient) -> None:
+    """FORUM_DB_PLAN_CACHE_MODE (forum/db.py): generic plans, on every connection of the pool."""
+    pool = engine.pool
+    assert pool is not None
+    connections = [await pool.acquire() for _ in range(2)]
+    try:
+        for connection in connections:
+            assert await connection.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
+    finally:
+        for connection in connections:
+            await pool.release(connection)
+    assert await sql.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
 
 
 async def test_health_is_503_when_the_pool_is_gone(client: httpx.AsyncClient) -> None:

@@ -12,6 +12,8 @@ def test_defaults() -> None:
     assert s.database_url is None and s.data_dir == Path(".forum")
     assert s.port == 8000 and s.workers == 1 and s.max_body_bytes == 64 * 1024
     assert s.rate_limit_factor == 1.0 and s.secret_key_is_ephemeral
+    assert s.db_plan_cache_mode == "force_generic_plan"
+    assert Settings.from_env({"FORUM_DB_PLAN_CACHE_MODE": " Auto "}).db_plan_cache_mode == "auto"
 
 
 @pytest.mark.parametrize("raw,factor", [("on", 1.0), ("off", 0.0), ("100", 100.0), ("0.5", 0.5)])
@@ -20,7 +22,8 @@ def test_rate_limit_setting(raw: str, factor: float) -> None:
 
 
 @pytest.mark.parametrize("env", [{"FORUM_PORT": "x"}, {"FORUM_WORKERS": "0"}, {"FORUM_RATE_LIMITS": "-1"},
-                                 {"FORUM_DB_POOL_MIN": "20", "FORUM_DB_POOL_MAX": "5"}])
+                                 {"FORUM_DB_POOL_MIN": "20", "FORUM_DB_POOL_MAX": "5"},
+                                 {"FORUM_DB_PLAN_CACHE_MODE": "generic"}])
 def test_bad_settings_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(SettingsError):
         Settings.from_env(env)
