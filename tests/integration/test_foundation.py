@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+
 import httpx
 
 from forum import sql
+from forum.app import YOUNG_GC_THRESHOLD
 from forum.db import engine
 
 
@@ -26,6 +29,15 @@ async def test_pooled_connections_plan_each_statement_once(client: httpx.AsyncCl
         for connection in connections:
             await pool.release(connection)
     assert await sql.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
+
+
+async def test_a_serving_process_collects_young_objects_rarely(client: httpx.AsyncClient) -> None:
+    """Set at start-up (forum/app.py): a page build's few thousand objects, freed once it is
+    encoded, no longer set off collections; older generations keep their thresholds."""
+    assert gc.get_threshold()[0] == YOUNG_GC_THRESHOLD
+    assert gc.isenabled()
+    r = await client.get("/health")
+    assert r.status_code == 200
 
 
 async def test_health_is_503_when_the_pool_is_gone(client: httpx.AsyncClient) -> None:
