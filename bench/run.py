@@ -294,9 +294,18 @@ def scenario_render(ctx: Context, srv: Server) -> None:
                         note=f"max {r['render_max_ms']:.0f} ms; raw fetch of the data {r['fetch_ms']:.1f} ms"))
 
 
+# Scenario 2's target, as a ratio to the raw baseline like 1 and 8 (issue 19). It was ">= 3x
+# scenario 1" while a full read went through Litestar's routing and a 304 did not; since
+# the full read is answered before routing too (forum/comments/shortcut.py), the two differ
+# only by the 112 KB write, and their ratio (1.2-2.0x on one machine) says nothing about
+# what a 304 saves. The raw baseline reads and encodes the page; a 304 reads one row.
+# The lowest full-run ratio seen here was 21x, on the slowest of those runs.
+CONDITIONAL_RATIO = 20.0
+
+
 def scenario_2(ctx: Context, srv: Server) -> None:
     name = "2 conditional read, If-None-Match"
-    target = ">=3x scenario 1"
+    target = f">={CONDITIONAL_RATIO:.0f}x baseline, 0 err"
     if not ctx.has(THREAD):
         ctx.rows.append(Row.unavailable(name, "thread read missing", target))
         return
@@ -312,10 +321,11 @@ def scenario_2(ctx: Context, srv: Server) -> None:
         return
     w = wrk(ctx, thread_url(srv, "bench-hot"), connections=CONNECTIONS, env={"BENCH_IF_NONE_MATCH": etag},
             profile=("2", srv))
-    ratio = w["rps"] / ctx.s1_rps if ctx.s1_rps else None
-    ctx.rows.append(Row.from_wrk(name, w, ratio=f"{ratio:.2f}x s1" if ratio else "", target=target,
-                                 passed=(ratio >= 3 and w["errors"] == 0) if ratio else None,
-                                 note="304 checked by probe"))
+    ratio = w["rps"] / ctx.base["rps"] if ctx.base else None
+    to_s1 = f"; {w['rps'] / ctx.s1_rps:.2f}x scenario 1" if ctx.s1_rps else ""
+    ctx.rows.append(Row.from_wrk(name, w, ratio=f"{ratio:.2f}x baseline" if ratio else "", target=target,
+                                 passed=(ratio >= CONDITIONAL_RATIO and w["errors"] == 0) if ratio else None,
+                                 note=f"304 checked by probe{to_s1}"))
 
 
 def scenario_3(ctx: Context, srv: Server) -> None:
