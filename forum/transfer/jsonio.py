@@ -111,37 +111,43 @@ class ExportFile(msgspec.Struct, forbid_unknown_fields=False):
 
 # ---------------------------------------------------------------- export
 
-_SECTIONS: list[tuple[str, str]] = [
+# Each section as (name, the whole site's query, one topic's query with the topic id as $1):
+# two statements rather than one with `$1 IS NULL OR ...`, so that each has its own plan
+# (under generic plans, forum/db.py, one plan for both read the whole site's comments by
+# the topic filter's plan: the 1,000,000-comment export took 21 s instead of 13).
+_SECTIONS: list[tuple[str, str, str]] = [
     ("users", """
         SELECT u.id, u.handle, u.role, u.status, u.created_at, u.suspended_until, u.erased_at
+          FROM forum_user u ORDER BY u.id""", """
+        SELECT u.id, u.handle, u.role, u.status, u.created_at, u.suspended_until, u.erased_at
           FROM forum_user u
-         WHERE $1::int IS NULL
-            OR u.id IN (SELECT author FROM topic WHERE id = $1
+         WHERE u.id IN (SELECT author FROM topic WHERE id = $1
                         UNION SELECT author FROM comment WHERE topic = $1
                         UNION SELECT audience FROM comment WHERE topic = $1
                         UNION SELECT v."user" FROM vote v JOIN comment c ON c.id = v.comment WHERE c.topic = $1
                         UNION SELECT r.editor FROM comment_revision r JOIN comment c ON c.id = r.comment
                                WHERE c.topic = $1)
          ORDER BY u.id"""),
-    ("topics", """
-        SELECT id, slug, kind, title, url, body, body_html, author AS author_id, comments_mode AS comments,
-               status, created_at, updated_at
-          FROM topic WHERE $1::int IS NULL OR id = $1 ORDER BY id"""),
-    ("comments", """
-        SELECT id, topic AS topic_id, parent AS parent_id, kind, private, audience AS audience_id, status,
-               author AS author_id, guest_name, NULLIF(author_badge, '') AS author_badge, body, body_html, score,
-               accepted, NULLIF(question_status, '') AS question_status, urgent, created_at,
-               first_published_at, first_answer_at, edited_at, deleted_at
-          FROM comment WHERE $1::int IS NULL OR topic = $1 ORDER BY id"""),
-    ("votes", """
-        SELECT v.comment AS comment_id, v."user" AS user_id, v.created_at
-          FROM vote v JOIN comment c ON c.id = v.comment
-         WHERE $1::int IS NULL OR c.topic = $1 ORDER BY v.comment, v."user" """),
-    ("revisions", """
-        SELECT r.comment AS comment_id, r.body, r.body_html, r.editor AS editor_id, r.created_at
-          FROM comment_revision r JOIN comment c ON c.id = r.comment
-         WHERE $1::int IS NULL OR c.topic = $1 ORDER BY r.comment, r.id"""),
+    *((name, f"SELECT {columns} FROM {source} ORDER BY {order}",
+       f"SELECT {columns} FROM {source} WHERE {topic} = $1 ORDER BY {order}")
+      for name, columns, source, topic, order in (
+        ("topics", "id, slug, kind, title, url, body, body_html, author AS author_id, comments_mode AS comments,"
+                   " status, created_at, updated_at", "topic", "id", "id"),
+        ("comments", "id, topic AS topic_id, parent AS parent_id, kind, private, audience AS audience_id, status,"
+                     " author AS author_id, guest_name, NULLIF(author_badge, '') AS author_badge, body, body_html,"
+                     " score, accepted, NULLIF(question_status, '') AS question_status, urgent, created_at,"
+                     " first_published_at, first_answer_at, edited_at, deleted_at", "comment", "topic", "id"),
+        ("votes", 'v.comment AS comment_id, v."user" AS user_id, v.created_at',
+         "vote v JOIN comment c ON c.id = v.comment", "c.topic", 'v.comment, v."user"'),
+        ("revisions", "r.comment AS comment_id, r.body, r.body_html, r.editor AS editor_id, r.created_at",
+         "comment_revision r JOIN comment c ON c.id = r.comment", "c.topic", "r.comment, r.id"),
+    )),
 ]
+
+
+def _section_query(site: str, one_topic: str, topic_id: int | None) -> tuple[str, tuple[int, ...]]:
+    return (site, ()) if topic_id is None else (one_topic, (topic_id,))
+
 
 _encoder = msgspec.json.Encoder()
 
@@ -174,10 +180,11 @@ async def export_chunks(topic_slug: str | None, progress: Progress | None = None
         head = {"format": FORMAT, "version": VERSION,
                 "exported_at": datetime.now(UTC), "topic": topic_slug}
         buffer = bytearray(_encoder.encode(head)[:-1])  # the object stays open
-        for name, query in _SECTIONS:
+        for name, site, one_topic in _SECTIONS:
             buffer += b',"' + name.encode() + b'":['
             first = True
-            cursor = await conn.cursor(query, topic_id)
+            query, args = _section_query(site, one_topic, topic_id)
+            cursor = await conn.cursor(query, *args)
             while rows := await cursor.fetch(page):
                 if not first:
                     buffer += b","
@@ -197,8 +204,9 @@ async def count_rows(topic_slug: str | None) -> int:
     """How many rows an export writes (for the progress bar)."""
     topic_id = await topic_id_for(topic_slug)
     total = 0
-    for _, query in _SECTIONS:
-        total += int(await sql.fetchval(f"SELECT count(*) FROM ({query}) AS s", topic_id))
+    for _, site, one_topic in _SECTIONS:
+        query, args = _section_query(site, one_topic, topic_id)
+        total += int(await sql.fetchval(f"SELECT count(*) FROM ({query}) AS s", *args))
     return total
 
 
