@@ -4,8 +4,8 @@ middleware, trusted proxies only), security headers, request timeout, the access
 (Litestar's app-level middleware only wraps routed handlers).
 
 Shortcuts (`Shortcut`) may answer a request before Litestar routes it, for the few hot
-answers whose cost would otherwise be mostly the framework's (a 304 of a thread read:
-forum/comments/conditional.py). Their answers go through this layer like any other (same
+answers whose cost would otherwise be mostly the framework's (the thread read, 200 and
+304: forum/comments/shortcut.py). Their answers go through this layer like any other (same
 headers, metrics under the route's name). A cross-origin request on an app with CORS
 settings is never taken by a shortcut: its CORS headers are Litestar's to give."""
 

@@ -14,8 +14,9 @@ same request from the database:
 Both come from one statement (`TOPIC_SQL`) that began after the request arrived (shared
 by the requests for the same page waiting at that moment: forum/coalesce.py), so a write
 through any process is seen by every process at once, without depending on when a NOTIFY
-arrives. Conditional reads (`If-None-Match`) need only `VERSION_SQL`, read the same way;
-the plain anonymous ones are answered before routing (forum/comments/conditional.py). The
+arrives. With an entry at hand that statement also answers a conditional read
+(`If-None-Match`); without one, `VERSION_SQL` alone is read first, the same way. Plain
+first-page reads are answered before routing (forum/comments/shortcut.py). The
 listener's events only free memory early (`drop_topic`) and a "reset" (events may have
 been missed) clears everything; neither is needed for correctness.
 

@@ -18,7 +18,7 @@ def page_cache(app: Any) -> PageCache | None:
 
 
 def shared_reads(app: Any) -> SharedReads:
-    """The app's shared reads (made by create_app, which gives them to the 304 shortcut too)."""
+    """The app's shared reads (made by create_app, which gives them to the thread-read shortcut too)."""
     reads: SharedReads = app.state.shared_reads
     return reads
 
