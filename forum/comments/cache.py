@@ -65,6 +65,9 @@ VERSION_SQL = "SELECT id, status, author, version FROM topic WHERE slug = $1"
 Key = tuple[str, str, int, "str | None", "int | None"]
 
 
+IF_NONE_MATCH_MAX = 1000  # characters of If-None-Match a thread read takes (longer: 400)
+
+
 def thread_etag(topic_id: int, version: int, viewer: Viewer | None) -> str:
     """Changes with every visible change of the topic and differs per kind of viewer."""
     who = "anon" if viewer is None else f"u{viewer.id}{viewer.effective_role[0]}"

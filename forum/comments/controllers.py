@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from forum import sql
 from forum.auth import Viewer, requires_active_if_signed_in, requires_active_user, requires_user
-from forum.comments import context, idempotency, posting, reads, services
+from forum.comments import cache, context, idempotency, posting, reads, services
 from forum.comments import viewer as viewer_marks
 from forum.comments.lifecycle import page_cache, shared_reads
 from forum.comments.schemas import (
@@ -33,7 +33,7 @@ from forum.pagination import DEFAULT_LIMIT, Cursor, Id, Limit
 
 Sort = Annotated[SortOrder, QueryParameter(description="oldest (default), newest or top")]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=1000)]
-IfNoneMatch = Annotated[str | None, HeaderParameter(name="If-None-Match", max_length=1000)]
+IfNoneMatch = Annotated[str | None, HeaderParameter(name="If-None-Match", max_length=cache.IF_NONE_MATCH_MAX)]
 
 
 def _read(item: dict[str, Any]) -> CommentRead:

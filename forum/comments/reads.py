@@ -86,7 +86,7 @@ async def thread(reads: SharedReads, pages: cache.PageCache | None, viewer: View
         raise NotFound("No such topic.")
     etag = cache.thread_etag(topic["id"], topic["version"], viewer)
     headers = cache.thread_headers(etag)
-    if cache.etag_matches(if_none_match, etag):  # the version moved between the two statements
+    if cache.etag_matches(if_none_match, etag):  # with a cache, the conditional read's one check
         return Answer(304, b"", headers)
 
     if pages is None:  # staff (or no cache yet): built for this request

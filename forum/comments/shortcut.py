@@ -6,9 +6,10 @@ thread moved. Its answer comes from one service (`forum/comments/reads.py`: a sh
 read, and most of the time cached bytes), so routing, parameter parsing, dependency
 injection and response building around it cost more than the answer itself (bench
 scenarios 1 and 8 on one machine: anonymous reads 2,475/s through the handler, 7,967/s
-here; signed-in reads 998/s and 3,613/s; bench/README.md). So the outer layer (forum/web.py) asks `answer()` first, for
-every request, and `answer()` gives the very answer the route's handler gives (the same
-service, status, body and headers: a test compares them) when:
+here; signed-in reads 998/s and 3,613/s; bench/README.md). So the outer layer
+(forum/web.py) asks `answer()` first, for every request, and `answer()` gives the very
+answer the route's handler gives (the same service, status, body and headers: a test
+compares them) when:
 
 - the request is `GET /api/topics/{slug}/comments`,
 - with no query parameters but a valid `sort` and `limit` (a cursor, anything unknown,
@@ -79,7 +80,7 @@ class ThreadReadShortcut:
             elif name == b"if-none-match":
                 if_none_match = value.decode("latin-1")
         page = plain_first_page(scope.get("query_string", b""))
-        if page is None or (if_none_match is not None and len(if_none_match) > 1000):
+        if page is None or (if_none_match is not None and len(if_none_match) > cache.IF_NONE_MATCH_MAX):
             return None
         sort, limit = page
         try:

@@ -116,32 +116,27 @@ class ExportFile(msgspec.Struct, forbid_unknown_fields=False):
 # (under generic plans, forum/db.py, one plan for both read the whole site's comments by
 # the topic filter's plan: the 1,000,000-comment export took 21 s instead of 13).
 _SECTIONS: list[tuple[str, str, str]] = [
-    ("users", """
-        SELECT u.id, u.handle, u.role, u.status, u.created_at, u.suspended_until, u.erased_at
-          FROM forum_user u ORDER BY u.id""", """
-        SELECT u.id, u.handle, u.role, u.status, u.created_at, u.suspended_until, u.erased_at
-          FROM forum_user u
-         WHERE u.id IN (SELECT author FROM topic WHERE id = $1
-                        UNION SELECT author FROM comment WHERE topic = $1
-                        UNION SELECT audience FROM comment WHERE topic = $1
-                        UNION SELECT v."user" FROM vote v JOIN comment c ON c.id = v.comment WHERE c.topic = $1
-                        UNION SELECT r.editor FROM comment_revision r JOIN comment c ON c.id = r.comment
-                               WHERE c.topic = $1)
-         ORDER BY u.id"""),
-    *((name, f"SELECT {columns} FROM {source} ORDER BY {order}",
-       f"SELECT {columns} FROM {source} WHERE {topic} = $1 ORDER BY {order}")
-      for name, columns, source, topic, order in (
+    (name, f"SELECT {columns} FROM {source} ORDER BY {order}",
+     f"SELECT {columns} FROM {source} WHERE {one_topic} ORDER BY {order}")
+    for name, columns, source, one_topic, order in (
+        ("users", "u.id, u.handle, u.role, u.status, u.created_at, u.suspended_until, u.erased_at", "forum_user u",
+         """u.id IN (SELECT author FROM topic WHERE id = $1
+                     UNION SELECT author FROM comment WHERE topic = $1
+                     UNION SELECT audience FROM comment WHERE topic = $1
+                     UNION SELECT v."user" FROM vote v JOIN comment c ON c.id = v.comment WHERE c.topic = $1
+                     UNION SELECT r.editor FROM comment_revision r JOIN comment c ON c.id = r.comment
+                            WHERE c.topic = $1)""", "u.id"),
         ("topics", "id, slug, kind, title, url, body, body_html, author AS author_id, comments_mode AS comments,"
-                   " status, created_at, updated_at", "topic", "id", "id"),
+                   " status, created_at, updated_at", "topic", "id = $1", "id"),
         ("comments", "id, topic AS topic_id, parent AS parent_id, kind, private, audience AS audience_id, status,"
                      " author AS author_id, guest_name, NULLIF(author_badge, '') AS author_badge, body, body_html,"
                      " score, accepted, NULLIF(question_status, '') AS question_status, urgent, created_at,"
-                     " first_published_at, first_answer_at, edited_at, deleted_at", "comment", "topic", "id"),
+                     " first_published_at, first_answer_at, edited_at, deleted_at", "comment", "topic = $1", "id"),
         ("votes", 'v.comment AS comment_id, v."user" AS user_id, v.created_at',
-         "vote v JOIN comment c ON c.id = v.comment", "c.topic", 'v.comment, v."user"'),
+         "vote v JOIN comment c ON c.id = v.comment", "c.topic = $1", 'v.comment, v."user"'),
         ("revisions", "r.comment AS comment_id, r.body, r.body_html, r.editor AS editor_id, r.created_at",
-         "comment_revision r JOIN comment c ON c.id = r.comment", "c.topic", "r.comment, r.id"),
-    )),
+         "comment_revision r JOIN comment c ON c.id = r.comment", "c.topic = $1", "r.comment, r.id"),
+    )
 ]
 
 
