@@ -7,7 +7,9 @@ On one topic (`bench-busy`, seeded with 200 comments), all at once and for
   one wrk process per server): 80% anonymous, 20% signed in with their own token; every
   third reader sends back the last ETag it was sent (`If-None-Match`), as a browser does;
   every fourth reads the newest comments first (`?sort=newest`), the others the default
-  order. wrk runs as fast as the servers answer (closed loop): the reader rate is what is
+  order. Every reader sends `Accept-Encoding: gzip, deflate, br, zstd`, as browsers do: the
+  anonymous ones get the public page gzip-compressed (made once per page version), the
+  signed-in ones their page as it is. wrk runs as fast as the servers answer (closed loop): the reader rate is what is
   left of two cores once everything else has had its share.
 - **Writers**: 50 posts a second on a fixed schedule (open loop: post k is sent at
   t0 + k/50 s whether or not earlier ones were answered; its latency counts from that
@@ -277,8 +279,9 @@ def _readers(ctx: Context, srv: Server, tokens: list[str], anon: int, length: fl
            "BENCH_NEWEST_EVERY": str(NEWEST_EVERY)}
     w = run_wrk(srv.url + THREAD_PATH, duration=length, connections=READER_CONNECTIONS // 2, threads=1,
                 script="busy.lua", env=env)
-    m = re.search(r"busy: 200 (\d+), 304 (\d+), other (\d+)", w["raw"])
-    w["n200"], w["n304"], w["nother"] = (int(g) for g in m.groups()) if m else (0, 0, 0)
+    m = re.search(r"busy: 200 (\d+), 304 (\d+), other (\d+), gzip (\d+), bytes (\d+)", w["raw"])
+    w["n200"], w["n304"], w["nother"], w["gzip200"], w["bytes200"] = \
+        (int(g) for g in m.groups()) if m else (0, 0, 0, 0, 0)
     return w
 
 
@@ -349,10 +352,12 @@ def _rows(ctx: Context, Row: Any, names: tuple[str, ...], reads: list[dict[str, 
     p99 = max(p99s) if p99s else None
     read_errors = sum(w["errors"] for w in reads)
     n200, n304 = sum(w["n200"] for w in reads), sum(w["n304"] for w in reads)
+    gzip200, bytes200 = sum(w["gzip200"] for w in reads), sum(w["bytes200"] for w in reads)
+    sent = f" ({gzip200:,} gzip-compressed; {bytes200 / n200 / 1024:.1f} KB per 200 as sent)" if n200 else ""
     per = ", ".join(f"server {'AB'[i]} {w['rps']:,.0f}/s p99 {w['p99_ms'] or 0:.0f} ms" for i, w in enumerate(reads))
     ctx.rows.append(Row(names[0], rps, p50, p99, read_errors, target=f"p99<{READ_P99_MS:.0f}ms, 0 err",
                         passed=p99 is not None and p99 < READ_P99_MS and read_errors == 0 and len(reads) == 2,
-                        note=f"{per}; {n200:,} 200s, {n304:,} 304s; {length:.0f} s;"
+                        note=f"{per}; {n200:,} 200s{sent}, {n304:,} 304s; {length:.0f} s;"
                              f" load average {load[0]:.2f} before, {load[1]:.2f} after"))
     scheduled = int(length * POSTS_PER_S)
     post_rate = tally.acked / length

@@ -66,7 +66,12 @@ HEADERS: dict[str, OpenAPIHeader] = {
     "ETag": OpenAPIHeader(
         schema=_STRING, description="The version of this page for this caller; send it back in If-None-Match."),
     "Cache-Control": OpenAPIHeader(schema=_STRING, description="How long the answer may be kept, and by whom."),
-    "Vary": OpenAPIHeader(schema=_STRING, description="`Authorization`: the answer depends on the caller."),
+    "Vary": OpenAPIHeader(schema=_STRING, description="`Authorization, Accept-Encoding`: the answer depends on the "
+                                                       "caller, and is gzip-compressed for a client that accepts it."),
+    "Content-Encoding": OpenAPIHeader(
+        schema=Schema(type=OpenAPIType.STRING, enum=["gzip"]),
+        description="`gzip` when the body is compressed: the public page, to a client whose Accept-Encoding "
+                    "accepts gzip."),
     "Idempotent-Replayed": OpenAPIHeader(
         schema=Schema(type=OpenAPIType.STRING, enum=["true"]),
         description="Present (`true`) when this is the stored answer to an earlier request with the same "
@@ -76,7 +81,8 @@ HEADERS: dict[str, OpenAPIHeader] = {
 # Headers particular routes set, by operation id and status (the route's code sets them;
 # tests/security/test_openapi.py checks real answers against this table).
 ROUTE_HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
-    "list_topic_comments": {"200": ("ETag", "Cache-Control", "Vary"), "304": ("ETag", "Cache-Control", "Vary")},
+    "list_topic_comments": {"200": ("ETag", "Cache-Control", "Vary", "Content-Encoding"),
+                            "304": ("ETag", "Cache-Control", "Vary")},
     "create_comment": {"201": ("Idempotent-Replayed",)},
     "stream_topic_events": {"200": ("Cache-Control",)},
     "export_site": {"200": ("Cache-Control", "Content-Disposition")},

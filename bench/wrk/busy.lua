@@ -12,6 +12,7 @@ local readers = {}
 local n = 0
 local counter = 0
 ok200, ok304, other = 0, 0, 0  -- globals: done() reads them with thread:get
+gzip200, bytes200 = 0, 0  -- 200s sent gzip-compressed; body bytes of all 200s, as sent
 
 local function env_int(name, default)
   local v = tonumber(os.getenv(name) or "")
@@ -52,7 +53,8 @@ function request()
   counter = counter + 1
   local idx = (counter % n) + 1
   local r = readers[idx]
-  local headers = {["X-Request-ID"] = "r" .. idx .. "-" .. counter}
+  -- every reader's browser accepts compressed answers (the public page comes gzip-compressed)
+  local headers = {["X-Request-ID"] = "r" .. idx .. "-" .. counter, ["Accept-Encoding"] = "gzip, deflate, br, zstd"}
   if r.auth then headers["Authorization"] = r.auth end
   if r.cond and r.etag then headers["If-None-Match"] = r.etag end
   return wrk.format("GET", r.path, headers)
@@ -61,6 +63,8 @@ end
 function response(status, headers, body)
   if status == 200 then
     ok200 = ok200 + 1
+    bytes200 = bytes200 + #body
+    if (headers["content-encoding"] or headers["Content-Encoding"]) == "gzip" then gzip200 = gzip200 + 1 end
     local rid = headers["x-request-id"] or headers["X-Request-ID"]
     local etag = headers["etag"] or headers["ETag"]
     if rid and etag then
@@ -80,11 +84,13 @@ function setup(thread)
 end
 
 function done(summary, latency, requests)
-  local a, b, c = 0, 0, 0
+  local a, b, c, g, n = 0, 0, 0, 0, 0
   for _, th in ipairs(threads) do
     a = a + (th:get("ok200") or 0)
     b = b + (th:get("ok304") or 0)
     c = c + (th:get("other") or 0)
+    g = g + (th:get("gzip200") or 0)
+    n = n + (th:get("bytes200") or 0)
   end
-  io.write(string.format("busy: 200 %d, 304 %d, other %d\n", a, b, c))
+  io.write(string.format("busy: 200 %d, 304 %d, other %d, gzip %d, bytes %d\n", a, b, c, g, n))
 end

@@ -51,7 +51,8 @@ class ThreadController(Controller):
         """The thread: top-level comments paged in the chosen order, each with up to 100
         descendants nested in `replies` (depth first, oldest first) and `more_replies`."""
         answer = await reads.thread(shared_reads(request.app), page_cache(request.app), viewer, slug, sort=sort,
-                                    limit=limit, cursor=cursor, if_none_match=if_none_match)
+                                    limit=limit, cursor=cursor, if_none_match=if_none_match,
+                                    accept_encoding=request.headers.get("accept-encoding"))
         if answer.status == HTTP_304_NOT_MODIFIED:
             return Response(content=b"", status_code=HTTP_304_NOT_MODIFIED,  # type: ignore[arg-type]
                             headers=answer.headers)

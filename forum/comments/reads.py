@@ -58,8 +58,10 @@ class Answer:
 
 
 async def thread(reads: SharedReads, pages: cache.PageCache | None, viewer: Viewer | None, slug: str, *,
-                 sort: str, limit: int, cursor: str | None, if_none_match: str | None) -> Answer:
-    """The thread page (or 304) for `viewer`; `sort` and `cursor` are checked here (400)."""
+                 sort: str, limit: int, cursor: str | None, if_none_match: str | None,
+                 accept_encoding: str | None = None) -> Answer:
+    """The thread page (or 304) for `viewer`; `sort` and `cursor` are checked here (400). The
+    public page goes gzip-compressed to a client whose `accept_encoding` accepts it."""
     position = services.page_position(sort, cursor)  # a 400 for a bad one, conditional or not (RFC 9110 13.2.1)
     if viewer is not None and viewer.is_coach:
         pages = None  # staff pages are always built for them
@@ -114,6 +116,8 @@ async def thread(reads: SharedReads, pages: cache.PageCache | None, viewer: View
     if entry is None:
         raise RuntimeError("unexpected: no entry")
     if viewer is None:
+        if entry.gzip is not None and cache.accepts_gzip(accept_encoding):
+            return Answer(200, entry.gzip, {**headers, "Content-Encoding": "gzip"})
         return Answer(200, entry.body, headers)
     deadlines: dict[int, bytes] = {}
     if not viewer.is_suspended and topic["own_ids"] and topic["window_minutes"] is not None:
@@ -154,7 +158,9 @@ def _builder(pages: cache.PageCache, key: cache.Key, slug: str, viewer: Viewer |
             # the dicts are built in CommentRead's field order: encoding them gives the same bytes
             body, cuts = cache.encode_page(page)
             ids, authors = cache.authors_of(page["items"])
-            entry = cache.Entry(label.topic_id, label.version, ids, authors, body, cuts, label.extras, fingerprint)
+            entry = cache.Entry(label.topic_id, label.version, ids, authors, body, cuts, label.extras, fingerprint,
+                                # the public page: compressed once here, sent to most of its readers
+                                cache.compressed(body) if key[4] is None else None)
         pages.put(key, entry)
         return entry
 

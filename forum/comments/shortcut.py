@@ -73,12 +73,14 @@ class ThreadReadShortcut:
         match = _PATH.match(scope["path"])
         if match is None:
             return None
-        authorization = if_none_match = None
+        authorization = if_none_match = accept_encoding = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
             elif name == b"if-none-match":
                 if_none_match = value.decode("latin-1")
+            elif name == b"accept-encoding":
+                accept_encoding = value.decode("latin-1")
         page = plain_first_page(scope.get("query_string", b""))
         if page is None or (if_none_match is not None and len(if_none_match) > cache.IF_NONE_MATCH_MAX):
             return None
@@ -91,7 +93,7 @@ class ThreadReadShortcut:
                 if viewer is None:
                     return None
             found = await reads.thread(self.shared, self.pages(), viewer, match.group(1), sort=sort, limit=limit,
-                                       cursor=None, if_none_match=if_none_match)
+                                       cursor=None, if_none_match=if_none_match, accept_encoding=accept_encoding)
         except Exception:  # a 401, a 404, a database error: the handler meets the same case and answers it properly
             return None
         headers = [(name.lower().encode(), value.encode()) for name, value in found.headers.items()]
