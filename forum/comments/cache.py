@@ -32,7 +32,8 @@ A public entry also keeps its page gzip-compressed (`Entry.gzip`), made once whe
 is built and sent to every reader whose client accepts it (`accepts_gzip`): a browser on a
 phone downloads a quarter of the bytes, and the server writes a quarter (bench/README.md,
 scenario 9). A page with a reader's own marks is sent as it is: compressing it for each
-read would cost more CPU than the read.
+read would cost more CPU than the read, and nothing compressed then mixes a reader's own
+data with text others wrote (what a BREACH-style attack needs).
 """
 
 from __future__ import annotations
