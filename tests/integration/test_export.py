@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -213,7 +212,8 @@ async def test_admin_export_route_is_admin_only_and_streams_the_same_format(clie
     assert [t["slug"] for t in r.json()["topics"]] == ["a-discussion"]
 
 
-async def test_export_of_thousands_of_comments_is_fast(client: httpx.AsyncClient) -> None:
+async def test_export_of_thousands_of_comments_is_whole(client: httpx.AsyncClient) -> None:
+    """Every one of 4,000 comments, in one answer (its speed is scenario 12 of bench/)."""
     admin = await make_user("admin")
     topic_id = await sql.fetchval(
         "INSERT INTO topic (slug, kind, title, url, status, created_at, updated_at)"
@@ -226,8 +226,6 @@ async def test_export_of_thousands_of_comments_is_fast(client: httpx.AsyncClient
         await conn.executemany(
             "INSERT INTO comment (id, topic, root_id, path, depth, kind, status, guest_name, body, body_html,"
             " created_at) VALUES ($1, $2, $1, $3, 0, 'comment', 'published', 'G', $4, $4, now())", rows)
-    started = time.monotonic()
     r = await client.get("/api/admin/export", headers=auth(admin))
-    elapsed = time.monotonic() - started
     assert r.status_code == 200 and len(r.json()["comments"]) == 4000
-    assert elapsed < 15, elapsed
+    assert sorted(c["id"] for c in r.json()["comments"]) == sorted(ids)

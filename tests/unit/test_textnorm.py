@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from forum.markup import render_markdown
@@ -91,13 +89,13 @@ def test_fold_words_gives_two_readings_of_one() -> None:
     assert tokens("Pré-sale") == ["pre", "sale"]
 
 
-def test_normalising_a_long_post_is_fast() -> None:
+def test_a_long_post_reads_as_its_words() -> None:
+    """Its cost is scenario 6 of bench/ (posting with 10,000 listed words), not timed here."""
     html = render_markdown("When my son came home late again I tried the *pause* and name it approach. " * 40)
-    post_readings(html)  # tables built once per process
-    t0 = time.perf_counter()
-    for _ in range(50):
-        post_readings(html)
-    assert (time.perf_counter() - t0) / 50 < 0.005
+    readings = post_readings(html)
+    assert readings and all(len(r) == 15 * 40 for r in readings)
+    assert readings[0][:8] == ["when", "my", "son", "came", "home", "late", "again", "i"]
+    assert post_readings(html) == readings
 
 
 # ---------------------------------------------------------------- names

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import string
-import time
 
 from moderation.wordmatch import WordMatcher, normalize, tokens
 
@@ -52,20 +51,16 @@ def _word(rng: random.Random) -> str:
     return "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(5, 12)))
 
 
-def test_ten_thousand_entries_stay_fast() -> None:
+def test_ten_thousand_entries_all_match() -> None:
+    """Their cost: tests/integration/test_perf_rules.py counts the lookups, bench/ times them."""
     rng = random.Random(7)
     singles = [_word(rng) for _ in range(5000)]
     phrases = [f"{_word(rng)} {_word(rng)}" for _ in range(5000)]
-    t0 = time.perf_counter()
     m = WordMatcher.build(singles + phrases)
-    build_s = time.perf_counter() - t0
     text = " ".join(_word(rng) for _ in range(400))  # a long (about 3 KB) comment
+    listed = {" ".join(tokens(e)) for e in singles + phrases}
     toks = tokens(text)
-    t0 = time.perf_counter()
-    for _ in range(200):
-        assert m.find(toks) is None
-    per_check = (time.perf_counter() - t0) / 200
-    assert build_s < 1.0, build_s
-    assert per_check < 0.002, per_check
+    assert (m.find(toks) is None) == (not any(" ".join(toks[i:i + k]) in listed
+                                              for i in range(len(toks)) for k in (1, 2)))
     assert m.matches(f"x {phrases[1234].upper()} y")
     assert m.matches(f"x {singles[4321]} y")
