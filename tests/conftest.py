@@ -109,9 +109,30 @@ async def client(app: Any, migrated: str, default_rules: dict[str, Any]) -> Asyn
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30) as c:
             yield c
+        await assert_author_counts(migrated)
     finally:
         await _reset(migrated, default_rules)
         ratelimit.set_factor(0.0)
+
+
+async def assert_author_counts(url: str) -> None:
+    """author_comment_count, kept by a trigger, says what a count of the comments says: after
+    every test with a client, so every path the suite takes checks it."""
+    conn = await asyncpg.connect(url)
+    try:
+        wrong = await conn.fetch("""
+            SELECT coalesce(k.author, c.author) AS author, k.published AS kept_published,
+                   k.rejected AS kept_rejected, c.published, c.rejected
+              FROM (SELECT author, published, rejected FROM author_comment_count
+                     WHERE published <> 0 OR rejected <> 0) k
+              FULL JOIN (SELECT author, count(*) FILTER (WHERE status = 'published') AS published,
+                                count(*) FILTER (WHERE status IN ('rejected', 'spam')) AS rejected
+                           FROM comment WHERE author IS NOT NULL AND status IN ('published', 'rejected', 'spam')
+                          GROUP BY author) c ON c.author = k.author
+             WHERE k.published IS DISTINCT FROM c.published OR k.rejected IS DISTINCT FROM c.rejected""")
+    finally:
+        await conn.close()
+    assert not wrong, f"author_comment_count differs from the comments: {[dict(r) for r in wrong]}"
 
 
 @pytest.fixture
