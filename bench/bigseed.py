@@ -59,6 +59,7 @@ import asyncpg
 from bench import seed
 from forum.auth import hash_token
 from forum.comments.tree import child_path
+from migrations.forum import forum_2026_12_07t19_30_00_000000_author_counts as author_counts
 
 COMMENTS = 1_000_000
 TOPICS = 20_000
@@ -355,10 +356,15 @@ async def seed_big(dsn: str) -> BigSeeded:
                                  " WHERE conrelid = 'comment'::regclass AND contype = 'f'")
         for fk in fkeys:
             await conn.execute(f'ALTER TABLE comment DROP CONSTRAINT "{fk["name"]}"')
+        # and the row trigger that keeps each author's counts: the streams would lock the same
+        # authors' rows in different orders (a deadlock); the counts are made once after
+        await conn.execute("ALTER TABLE comment DISABLE TRIGGER comment_author_count_insert")
         t1 = time.perf_counter()
         await _copy_comments(dsn, s, first_comment, start, words, cum)
         t_copy = time.perf_counter() - t1
         t1 = time.perf_counter()
+        await conn.execute(author_counts.RECOUNT)
+        await conn.execute("ALTER TABLE comment ENABLE TRIGGER comment_author_count_insert")
         for ix in indexes:
             await conn.execute(ix["def"])
         for fk in fkeys:
