@@ -6,20 +6,74 @@ config and pointed at a DSN by `configure()` once settings are known.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import io
 import json
 import logging
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from forum.settings import Settings
 
 log = logging.getLogger("forum.db")
+
+# How long handing a pooled connection back may take before asyncpg terminates it.
+RELEASE_TIMEOUT_S = 5.0
+
+
+async def release(conn: Any) -> None:
+    """Hand a pooled connection back; asyncpg terminates it if that takes over
+    RELEASE_TIMEOUT_S (its own wait for a cancelled query has no limit otherwise:
+    asyncpg issue #431). Every pooled connection goes back through here."""
+    pool = engine.pool
+    if pool is None:
+        await conn.close()
+        return
+    try:
+        await pool.release(conn, timeout=RELEASE_TIMEOUT_S)
+    except Exception as exc:  # asyncpg has terminated it and freed the slot
+        log.warning("a pooled connection was terminated on release (%s: %s)", type(exc).__name__, exc)
+
+
+async def _settle(conn: Any) -> None:
+    """After a use of `conn` was cancelled (a request's timeout, a client gone): one simple
+    query, or the connection is terminated.
+
+    asyncpg prepares a new statement with Parse, Describe and Flush (no Sync). Cancelled
+    between that and the statement's execution, the server is left waiting for the rest,
+    in a transaction that holds the statement's table locks, and asyncpg hands the
+    connection back as it is: our pool's reset hook (`_keep_session`) sends nothing. Seen
+    in CI: a TRUNCATE waited 12 minutes behind such a connection after a request-timeout
+    test; reproduced in about 1 of 25 cancellations of a new statement. A simple query
+    ends the half-sent one (PostgreSQL answers it and closes the implicit transaction)."""
+    try:
+        async with asyncio.timeout(RELEASE_TIMEOUT_S):
+            await conn.execute("SELECT 1")
+    except Exception:
+        conn.terminate()
+
+
+@contextlib.asynccontextmanager
+async def pooled() -> AsyncIterator[asyncpg.Connection]:
+    """A connection from the pool, settled if its use is cancelled, handed back through
+    `release`. (Transactions settle theirs with their ROLLBACK, a simple query too.)"""
+    if engine.pool is None:
+        raise RuntimeError("the connection pool is not open")
+    conn = await engine.pool.acquire()
+    try:
+        yield conn
+    except asyncio.CancelledError:
+        await _settle(conn)
+        raise
+    finally:
+        await release(conn)
 
 
 class ForumTransaction(PostgresTransaction):
@@ -46,11 +100,7 @@ class ForumTransaction(PostgresTransaction):
             # is lost for good (Piccolo's __aenter__ keeps it).
             with contextlib.suppress(Exception):  # best effort: it is released just below
                 self.connection.terminate()
-            try:
-                if self.engine.pool:
-                    await self.engine.pool.release(self.connection)
-            except Exception as exc:
-                log.warning("releasing a connection failed (%s: %s)", type(exc).__name__, exc)
+            await release(self.connection)
             raise
         self.context = self.engine.current_transaction.set(self)
         return self
@@ -78,12 +128,7 @@ class ForumTransaction(PostgresTransaction):
                 with contextlib.suppress(Exception):  # already closed, and handed back by asyncpg
                     self.connection.terminate()
             try:
-                if self.engine.pool:
-                    await self.engine.pool.release(self.connection)
-                else:
-                    await self.connection.close()
-            except Exception as exc:  # the slot is freed even if the connection is gone
-                log.warning("releasing a connection failed (%s: %s)", type(exc).__name__, exc)
+                await release(self.connection)  # the slot is freed even if the connection is gone
             finally:
                 self.engine.current_transaction.reset(self.context)
         return exception is None

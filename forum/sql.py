@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from forum.db import engine
+from forum.db import engine, pooled
 
 
 def _conn_of_transaction() -> asyncpg.Connection | None:
@@ -25,9 +25,7 @@ async def _call(method: str, query: str, args: tuple[Any, ...]) -> Any:
     conn = _conn_of_transaction()
     if conn is not None:
         return await getattr(conn, method)(query, *args)
-    if engine.pool is None:
-        raise RuntimeError("the connection pool is not open")
-    async with engine.pool.acquire() as conn:
+    async with pooled() as conn:
         return await getattr(conn, method)(query, *args)
 
 

@@ -22,7 +22,7 @@ import msgspec
 from forum import sql
 from forum.accounts.services import user_id_by_handle
 from forum.comments.tree import PathTooDeep, child_path
-from forum.db import engine
+from forum.db import engine, pooled
 from forum.errors import BadRequest, NotFound
 from forum.topics.urls import InvalidUrl, canonical_url
 from forum.transfer.writer import new_comment_ids, recount
@@ -164,9 +164,7 @@ async def export_chunks(topic_slug: str | None, progress: Progress | None = None
     Rows come through a server-side cursor, `page` at a time, and each page is encoded
     as one list (one msgspec call instead of one per row): memory holds a page and a
     chunk, whatever the size of the site."""
-    if engine.pool is None:
-        raise RuntimeError("the connection pool is not open")
-    async with engine.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with pooled() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         topic_id = None
         if topic_slug is not None:
             topic_id = await conn.fetchval("SELECT id FROM topic WHERE slug = $1", topic_slug)

@@ -83,8 +83,14 @@ def strong_password() -> str:
     return f"Pw-{uuid.uuid4().hex[:20]}!"
 
 
+# Consonants only: no vowel, nothing read as one (l is i, y), and no digit (0, 1, 3, 4, 5
+# and 7 are read as letters), so a random handle never spells a reserved word such as
+# "staff" ("574ff" did: a 409, once in a few thousand registrations).
+_HANDLE_LETTERS = "bcdfghjkmnpqrvwxz"
+
+
 def new_handle() -> str:
-    return f"t_{uuid.uuid4().hex[:16]}"
+    return "t_" + "".join(secrets.choice(_HANDLE_LETTERS) for _ in range(16))
 
 
 def new_email() -> str:
