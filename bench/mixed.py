@@ -9,8 +9,9 @@ On one topic (`bench-busy`, seeded with 200 comments), all at once and for
   every fourth reads the newest comments first (`?sort=newest`), the others the default
   order. Every reader sends `Accept-Encoding: gzip, deflate, br, zstd`, as browsers do: the
   anonymous ones get the public page gzip-compressed (made once per page version), the
-  signed-in ones their page as it is. wrk runs as fast as the servers answer (closed loop): the reader rate is what is
-  left of two cores once everything else has had its share.
+  signed-in ones their page as it is. wrk runs as fast as the servers answer (closed
+  loop): the reader rate is what is left of two cores once everything else has had its
+  share.
 - **Writers**: 50 posts a second on a fixed schedule (open loop: post k is sent at
   t0 + k/50 s whether or not earlier ones were answered; its latency counts from that
   moment, so a late generator or a slow server both show). Even posts go to server A, odd
