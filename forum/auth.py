@@ -129,11 +129,20 @@ async def resolve_viewer(connection: ASGIConnection[Any, Any, Any, Any]) -> View
     return viewer
 
 
+# One index lookup per token whatever the tables' sizes: the LATERAL ... LIMIT 1 (token_hash
+# is unique) keeps the generic plan a nested loop. Written as `token_hash = ANY($1)` with a
+# join, the generic plan (the pool's plan_cache_mode, forum/db.py) guessed 10 tokens and
+# scanned both tables while they were small: 0.47 ms against 0.07 ms for three tokens on
+# 680 sessions (bench/README.md, scenario 9).
 SESSION_SQL = """
-SELECT s.token_hash, s.id AS session_id, s.last_seen_at, u.id, u.handle, u.role, u.status, u.suspended_until
-  FROM user_session s JOIN forum_user u ON u.id = s."user"
- WHERE s.token_hash = ANY($1::text[]) AND s.expires_at > now() AND s.idle_expires_at > now()
-   AND u.status <> 'erased'
+SELECT k.token_hash, s.id AS session_id, s.last_seen_at, u.id, u.handle, u.role, u.status, u.suspended_until
+  FROM unnest($1::text[]) AS k(token_hash)
+ CROSS JOIN LATERAL (
+       SELECT s.id, s."user", s.last_seen_at FROM user_session s
+        WHERE s.token_hash = k.token_hash AND s.expires_at > now() AND s.idle_expires_at > now()
+        LIMIT 1) s
+  JOIN forum_user u ON u.id = s."user"
+ WHERE u.status <> 'erased'
 """
 
 
