@@ -8,8 +8,10 @@ same request from the database:
 
 - the topic's id and `version` are the ones the page was built at (every visible change
   of a topic bumps its version: `forum.events.topic_changed`), and
-- the handles and roles of the page's authors are unchanged (a rename or a role change
-  does not bump topic versions, but shows in the page).
+- the display epoch is unchanged: a rename or a role change does not bump topic versions,
+  but shows in the page, so every change of any account's handle or role moves one counter
+  (`user_display_epoch`, migration forum_2026_12_07t22_30_00), and the pages built before
+  it are built again once.
 
 Both come from one statement (`TOPIC_SQL`) that began after the request arrived (shared
 by the requests for the same page waiting at that moment: forum/coalesce.py), so a write
@@ -25,7 +27,7 @@ also keeps where every comment's JSON object ends (`Entry.cuts`), so a reader's 
 cached bytes with their own `my_vote` and `editable_until` spliced in, with no decoding or
 encoding. A reader who can see more than the public in a topic (their own pending, private
 or held-edit comments: `Entry.extras`) gets an entry of their own, built for them and
-checked against the same version and authors plus the current state of those comments.
+checked against the same version and display epoch plus the current state of those comments.
 Staff (coach and up) see far more than the public; their pages are always built for them.
 
 A public entry also keeps its page gzip-compressed (`Entry.gzip`), made once when the page
@@ -57,11 +59,11 @@ MAX_BYTES = 48 * 1024 * 1024
 # Pages dropped by topic events kept for relabelling (PageCache.previous): a few hot pages.
 RETIRED = 16
 
-# The topic, and the current handles/roles of `$2` (the cached page's authors, by id).
+# The topic and the display epoch (the same for every page: the readers of every page of a
+# topic share this statement, forum/coalesce.py).
 TOPIC_SQL = """
 SELECT t.id, t.slug, t.status, t.author, t.version,
-       (SELECT array_agg(coalesce(u.handle, '') || '/' || u.role ORDER BY u.id)
-          FROM forum_user u WHERE u.id = ANY($2::bigint[])) AS authors
+       coalesce((SELECT e.epoch FROM user_display_epoch e), 0) AS display_epoch
   FROM topic t WHERE t.slug = $1
 """
 
@@ -142,16 +144,18 @@ def thread_headers(etag: str) -> dict[str, str]:
 class Entry:
     topic_id: int
     version: int
-    author_ids: list[int]  # sorted: the order of `authors`
-    authors: list[str] | None  # "handle/role" per author id, as TOPIC_SQL returns them
+    display_epoch: int  # user_display_epoch when it was built (TOPIC_SQL)
     body: bytes
     # (offset in body just before a comment object's closing brace, comment id), in order
     cuts: tuple[tuple[int, int], ...] = ()
     extras: tuple[str, ...] = ()  # a reader's own entry: "id:xmin" of what only they see
     # services.page_fingerprint read before the page was: while it is unchanged (and the
-    # authors are), the bytes are right for a newer version of the topic too (reads.py)
+    # display epoch is), the bytes are right for a newer version of the topic too (reads.py)
     fingerprint: str = ""
     gzip: bytes | None = None  # a public entry's body gzip-compressed (`compressed`), if worth it
+    # builds in a row of this page that found it changed (0: relabelled, or first built):
+    # reads.py stops asking for the fingerprint of a page that changes at every build
+    changed: int = 0
     # the body cut at `cuts` (views, not copies) and the comment id at each cut, made on a
     # signed-in reader's first read (`pieces()`): their page is these pieces with their marks
     # between them (forum/comments/reads.py)
@@ -203,20 +207,6 @@ def encode_page(page: dict[str, Any]) -> tuple[bytes, tuple[tuple[int, int], ...
     return b"".join(parts), tuple(cuts)
 
 
-def authors_of(items: list[dict]) -> tuple[list[int], list[str] | None]:  # type: ignore[type-arg]
-    """The author ids (sorted) and their "handle/role" strings shown in a page, nested replies too."""
-    seen: dict[int, str] = {}
-    stack = list(items)
-    while stack:
-        item = stack.pop()
-        author = item["author"]
-        if author is not None:
-            seen[author["id"]] = f"{author['handle']}/{author['role']}"
-        stack.extend(item["replies"])
-    ids = sorted(seen)
-    return ids, [seen[i] for i in ids] or None
-
-
 class PageCache:
     """An LRU of encoded pages, bounded by entries and by bytes."""
 
@@ -230,6 +220,7 @@ class PageCache:
         self.hits = 0
         self.misses = 0
         self.relabelled = 0  # misses answered by an unchanged fingerprint instead of a build
+        self.unhashed = 0  # builds that did not ask for the fingerprint (the page changes at every build)
         # misses build each page once, shared by the readers waiting for it (singleflight.py)
         self.builds: PageBuilds[Entry] = PageBuilds()
 
@@ -240,10 +231,10 @@ class PageCache:
         """The entry stored under `key`, whether or not it is still right (see `fresh`)."""
         return self._entries.get(key)
 
-    def fresh(self, key: Key, entry: Entry | None, topic_id: int, version: int, authors: list[str] | None,
+    def fresh(self, key: Key, entry: Entry | None, topic_id: int, version: int, display_epoch: int,
               extras: tuple[str, ...] = ()) -> bool:
         if (entry is not None and entry.topic_id == topic_id and entry.version == version
-                and entry.authors == authors and entry.extras == extras):
+                and entry.display_epoch == display_epoch and entry.extras == extras):
             if self._entries.get(key) is entry:  # the listener may have dropped it meanwhile: still right
                 self._entries.move_to_end(key)
             self.hits += 1

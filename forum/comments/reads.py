@@ -6,8 +6,8 @@ the shared version reads (forum/coalesce.py), the per-process page cache
 
 Who gets what:
 
-- **Anonymous**: the cached public page while the topic's version and its authors are
-  unchanged (`cache.TOPIC_SQL`, one statement); otherwise it is built and cached.
+- **Anonymous**: the cached public page while the topic's version and the display epoch
+  are unchanged (`cache.TOPIC_SQL`, one statement); otherwise it is built and cached.
 - **A signed-in reader** (any role below coach): one statement (`READER_SQL`, shared by
   the readers of the page asking at the same moment) reads what
   the anonymous one does plus the reader's votes in the topic, the ids and row versions of
@@ -16,7 +16,8 @@ Who gets what:
   the public, their page is the public page with their `my_vote` and `editable_until`
   spliced into the cached bytes (`_marked`): no further statement, no decoding, no
   encoding. Seeing more, they get an entry of their own, built for them once
-  and reused while the version, the authors and those comments (`id:xmin`) are unchanged.
+  and reused while the version, the display epoch and those comments (`id:xmin`) are
+  unchanged.
   Either way the bytes are those the full build gives (tested).
 - **Staff** (coach and up) see private questions and every status: their pages are built
   for each request, as before.
@@ -39,15 +40,23 @@ from forum.comments.singleflight import Build, Label
 from forum.errors import NotFound
 from forum.timefmt import rfc3339
 
-# The topic and its cached page's authors as in cache.TOPIC_SQL, and for the reader $3: their
+# The topic and the display epoch as in cache.TOPIC_SQL, and for each reader of $2: their
 # votes in the topic, what only they see there ("id:xmin", in id order), the edit window and
 # their visible comments there young enough to be in it (ids and creation times, read now:
 # never from a cached page), each an index range. The query is the PL/pgSQL function of
-# migration forum_2026_11_29t17_00_00 (thread_reader_states): as a plain prepared statement
+# migration forum_2026_12_07t22_30_00 (thread_reader_states): as a plain prepared statement
 # PostgreSQL re-planned it on every call (~2 ms of planning for ~0.3 ms of work); the function
 # holds one generic plan per connection. It answers every reader of the page asking at the
 # same moment in one call (`SharedReads.fetch_item`, bench/README.md, scenario 8).
-READER_SQL = "SELECT * FROM thread_reader_states($1, $2, $3)"
+READER_SQL = "SELECT * FROM thread_reader_states($1, $2)"
+
+
+# Of the builds in a row that each found their page changed (`Entry.changed`), only the first
+# two of every CHANGED_PROBE ask for the fingerprint first: the first to have one to compare
+# with, the second to compare. The others build at once (one statement and one round trip
+# less while the readers wait); a page that has settled is relabelled again within
+# CHANGED_PROBE builds.
+CHANGED_PROBE = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +88,10 @@ async def thread(reads: SharedReads, pages: cache.PageCache | None, viewer: View
             return Answer(304, b"", cache.thread_headers(etag))
     public_key: cache.Key = (slug, sort, limit, cursor, None)
     entry = pages.candidate(public_key) if pages is not None else None
-    author_ids = entry.author_ids if entry is not None else []
     if viewer is None or pages is None:
-        topic = await reads.fetchrow(cache.TOPIC_SQL, slug, author_ids)
+        topic = await reads.fetchrow(cache.TOPIC_SQL, slug)
     else:
-        topic = await reads.fetch_item(READER_SQL, viewer.id, slug, author_ids)
+        topic = await reads.fetch_item(READER_SQL, viewer.id, slug)
     if topic is None or not posting.topic_visible(topic, viewer):
         raise NotFound("No such topic.")
     etag = cache.thread_etag(topic["id"], topic["version"], viewer)
@@ -102,15 +110,9 @@ async def thread(reads: SharedReads, pages: cache.PageCache | None, viewer: View
         # this reader sees more than the public here: a page of their own
         key, extras = (slug, sort, limit, cursor, viewer.id), tuple(topic["extras"])
         entry = pages.candidate(key)
-        if entry is not None and entry.author_ids != author_ids:  # authors were read for the public entry
-            topic = await reads.fetch_item(READER_SQL, viewer.id, slug, entry.author_ids)
-            if topic is None or not posting.topic_visible(topic, viewer):
-                raise NotFound("No such topic.")
-            extras = tuple(topic["extras"])
-            headers = cache.thread_headers(cache.thread_etag(topic["id"], topic["version"], viewer))
-    if not pages.fresh(key, entry, topic["id"], topic["version"], topic["authors"], extras):
+    if not pages.fresh(key, entry, topic["id"], topic["version"], topic["display_epoch"], extras):
         # one build per page at a time, shared by the readers waiting for it (singleflight.py)
-        label = Label(topic["id"], topic["version"], _tuple(topic["authors"]), extras)
+        label = Label(topic["id"], topic["version"], topic["display_epoch"], extras)
         build = _builder(pages, key, topic["slug"], viewer if key[4] is not None else None, sort, limit, position)
         entry = await pages.builds.get(key, label, build)
     if entry is None:
@@ -129,10 +131,6 @@ async def thread(reads: SharedReads, pages: cache.PageCache | None, viewer: View
     return Answer(200, _marked(entry, set(topic["votes"]), deadlines), headers)
 
 
-def _tuple(values: list[str] | None) -> tuple[str, ...] | None:
-    return None if values is None else tuple(values)
-
-
 def _builder(pages: cache.PageCache, key: cache.Key, slug: str, viewer: Viewer | None, sort: str, limit: int,
              position: dict[str, Any] | None) -> Build[cache.Entry]:
     """Builds the page of `key` for a label, and caches it."""
@@ -142,25 +140,34 @@ def _builder(pages: cache.PageCache, key: cache.Key, slug: str, viewer: Viewer |
         # page alone (new roots land on the last page of the oldest-first order): one
         # statement says whether the rows of the cached page are unchanged, and then its
         # bytes are relabelled with the version the readers read, instead of built again.
+        # A page that changed at each of its last builds (the newest-first page of a busy
+        # article: every new root and every reply to a recent one lands on it) is mostly
+        # built without asking (see CHANGED_PROBE).
         current = pages.previous(key)
-        fingerprint, authors_now = await services.page_fingerprint(
-            label.topic_id, viewer, sort=sort, limit=limit, position=position,
-            author_ids=current.author_ids if current is not None else [])
-        if (current is not None and current.fingerprint == fingerprint and current.topic_id == label.topic_id
-                and current.authors == authors_now):
+        changed = current.changed if current is not None and current.topic_id == label.topic_id else 0
+        fingerprint = ""  # never equal to another entry's
+        if changed % CHANGED_PROBE < 2:
+            fingerprint = await services.page_fingerprint(label.topic_id, viewer, sort=sort, limit=limit,
+                                                          position=position)
+        else:
+            pages.unhashed += 1
+        if (current is not None and fingerprint and current.fingerprint == fingerprint
+                and current.topic_id == label.topic_id and current.display_epoch == label.display_epoch):
             # read after every waiting reader read its version: the rows are as they were
             # before `current` was built, so its bytes are those of this version too
-            entry = dataclasses.replace(current, version=max(current.version, label.version), extras=label.extras)
+            entry = dataclasses.replace(current, version=max(current.version, label.version), extras=label.extras,
+                                        changed=0)
             pages.relabelled += 1
         else:
             page = await services.thread_page(label.topic_id, slug, viewer, sort=sort, limit=limit,
                                               position=position)
             # the dicts are built in CommentRead's field order: encoding them gives the same bytes
             body, cuts = cache.encode_page(page)
-            ids, authors = cache.authors_of(page["items"])
-            entry = cache.Entry(label.topic_id, label.version, ids, authors, body, cuts, label.extras, fingerprint,
+            entry = cache.Entry(label.topic_id, label.version, label.display_epoch, body, cuts, label.extras,
+                                fingerprint,
                                 # the public page: compressed once here, sent to most of its readers
-                                cache.compressed(body) if key[4] is None else None)
+                                cache.compressed(body) if key[4] is None else None,
+                                changed=changed + 1 if current is not None else 0)
         pages.put(key, entry)
         return entry
 

@@ -204,26 +204,22 @@ def _roots_query(topic_id: int, viewer: Viewer | None, sort: str, limit: int,
 
 
 async def page_fingerprint(topic_id: int, viewer: Viewer | None, *, sort: str, limit: int,
-                           position: dict[str, Any] | None, author_ids: list[int]) -> tuple[str, list[str] | None]:
+                           position: dict[str, Any] | None) -> str:
     """A hash of every row a thread page is made of: `id:xmin` of the page's roots (chosen as
-    `thread_page` chooses them) and of every comment under them, visible or not; and the
-    current "handle/role" of `author_ids` (as cache.TOPIC_SQL reads them). A page built
-    after the hash was read is still right while the hash and its authors are unchanged:
-    any change of a comment row changes its xmin, a new or removed row changes the set.
-    Read before a build (forum/comments/reads.py): one statement instead of a build."""
+    `thread_page` chooses them) and of every comment under them, visible or not. A page built
+    after the hash was read is still right while the hash (and the display epoch, read by
+    the readers: forum/comments/cache.py) is unchanged: any change of a comment row changes
+    its xmin, a new or removed row changes the set. Read before a build
+    (forum/comments/reads.py): one statement instead of a build."""
     where, order, args = _roots_query(topic_id, viewer, sort, limit, position)
-    row = await sql.fetchrow(
+    fingerprint = await sql.fetchval(
         f"""WITH roots AS (SELECT c.id, c.xmin::text AS x FROM comment c WHERE {where} ORDER BY {order})
             SELECT md5(coalesce((SELECT string_agg(r.id || ':' || r.x, ',' ORDER BY r.id) FROM roots r), '')
                        || '|' || coalesce((SELECT string_agg(d.id || ':' || d.xmin::text, ',' ORDER BY d.id)
                                              FROM comment d WHERE d.root_id IN (SELECT id FROM roots)
-                                              AND d.parent IS NOT NULL), '')) AS fingerprint,
-                   (SELECT array_agg(coalesce(u.handle, '') || '/' || u.role ORDER BY u.id)
-                      FROM forum_user u WHERE u.id = ANY(${len(args) + 1}::bigint[])) AS authors""",
-        *args, author_ids)
-    if row is None:
-        raise RuntimeError("unexpected: no row")
-    return str(row["fingerprint"]), row["authors"]
+                                              AND d.parent IS NOT NULL), ''))""",
+        *args)
+    return str(fingerprint)
 
 
 async def thread_page(topic_id: int, topic_slug: str, viewer: Viewer | None, *, sort: str, limit: int,

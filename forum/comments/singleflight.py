@@ -35,11 +35,11 @@ T = TypeVar("T")
 
 class Label(NamedTuple):
     """What a reader read before asking for the page: the topic's id and version, the
-    current handle/role of the cached page's authors, and what only that reader sees."""
+    display epoch (forum/comments/cache.py), and what only that reader sees."""
 
     topic_id: int
     version: int
-    authors: tuple[str, ...] | None
+    display_epoch: int
     extras: tuple[str, ...]
 
 

@@ -115,3 +115,49 @@ async def test_a_write_elsewhere_relabels_the_page_and_a_write_on_it_rebuilds_it
     before = pages.relabelled
     await client.get(url)
     assert pages.relabelled == before  # the probe root's subtree is part of the hash: built again
+
+
+async def test_a_page_that_changes_at_every_build_is_built_without_its_fingerprint(
+        client: httpx.AsyncClient, app: Any, monkeypatch: Any) -> None:
+    """The newest-first page of a busy article changes with nearly every write: after two
+    builds in a row found it changed, only two of every reads.CHANGED_PROBE builds ask for
+    its fingerprint; every page is still the current one, and once the page stops changing
+    it is relabelled again within CHANGED_PROBE builds."""
+    from forum.comments import reads
+
+    await trust_everyone()
+    author = await make_user("coach")
+    slug = await make_topic(client, author)
+    roots = [await post(client, slug, author) for _ in range(3)]
+    url = f"/api/topics/{slug}/comments?limit=2"  # roots 0 and 1 (and 2 as the probe root)
+    pages = pages_of(app)
+    real = services.page_fingerprint
+    hashed = 0
+
+    async def counted(*args: Any, **kw: Any) -> Any:
+        nonlocal hashed
+        hashed += 1
+        return await real(*args, **kw)
+
+    monkeypatch.setattr(services, "page_fingerprint", counted)
+    assert (await client.get(url)).status_code == 200
+    unhashed, builds = pages.unhashed, reads.CHANGED_PROBE * 2
+    hashed = 0
+    for _ in range(builds):  # a reply on the page before every read: each build finds it changed
+        reply = await post(client, slug, author, parent_id=roots[0]["id"])
+        r = await client.get(url)
+        assert f'"id":{reply["id"]},'.encode() in r.content
+    # changed counts 1, 2, ... 2 x CHANGED_PROBE: the fingerprint is asked at counts 0 and 1 (mod CHANGED_PROBE)
+    expected = sum(1 for changed in range(builds) if changed % reads.CHANGED_PROBE < 2)
+    assert hashed == expected < builds
+    assert pages.unhashed == unhashed + builds - expected
+
+    # the page settles: replies under a root off the page move the version, and the page is relabelled again
+    other = await post(client, slug, author)  # a new root, after the page's three
+    page = (await client.get(url)).content
+    relabelled = pages.relabelled
+    for _ in range(reads.CHANGED_PROBE + 1):
+        await post(client, slug, author, parent_id=other["id"])
+        r = await client.get(url)
+        assert r.content == page
+    assert pages.relabelled > relabelled

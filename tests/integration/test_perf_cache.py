@@ -111,23 +111,59 @@ async def test_write_through_one_app_is_seen_through_the_other_at_once(
 
 async def test_rename_and_role_change_are_seen_in_cached_pages(
         client: httpx.AsyncClient, other: httpx.AsyncClient) -> None:
-    """Neither bumps the topic version; the page's authors are checked on every hit."""
+    """Neither bumps the topic version; both move the display epoch (user_display_epoch),
+    which every hit reads, by anonymous and signed-in readers alike, in every process."""
     await trust_everyone()
     author = await make_user("coach")
-    writer = await make_user("reader")
+    writer, reader = await make_user("reader"), await make_user("reader")
     slug = await make_topic(client, author)
     await post(client, slug, writer)
     url = f"/api/topics/{slug}/comments"
-    for c in (client, other, client, other):
-        await c.get(url)
+
+    async def shown(c: httpx.AsyncClient, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        r = await c.get(url, headers=headers)
+        assert r.status_code == 200, r.text
+        return r.json()["items"][0]["author"]  # type: ignore[no-any-return]
+
+    for c in (client, other, client, other):  # cached in both processes, for both kinds of reader
+        await shown(c)
+        await shown(c, reader.headers)
     r = await client.patch("/api/me", headers=writer.headers, json={"handle": "renamed_" + writer.handle[-8:]})
     assert r.status_code == 200, r.text
     for c in (client, other):
-        shown = (await c.get(url)).json()["items"][0]["author"]
-        assert shown["handle"] == "renamed_" + writer.handle[-8:]
+        assert (await shown(c))["handle"] == "renamed_" + writer.handle[-8:]
+        assert (await shown(c, reader.headers))["handle"] == "renamed_" + writer.handle[-8:]
     await sql.execute("UPDATE forum_user SET role = 'coach' WHERE id = $1", writer.id)
     for c in (client, other):
-        assert (await c.get(url)).json()["items"][0]["author"]["role"] == "coach"
+        assert (await shown(c))["role"] == "coach"
+        assert (await shown(c, reader.headers))["role"] == "coach"
+
+
+async def test_the_display_epoch_moves_with_handles_and_roles_only() -> None:
+    """The trigger of migration forum_2026_12_07t22_30_00: any path that changes a handle or
+    a role (or deletes an account) moves the epoch; other changes of an account do not; and
+    the counter comes back by itself after a TRUNCATE."""
+    someone = await make_user("reader")
+
+    async def epoch() -> int:
+        return int(await sql.fetchval("SELECT coalesce((SELECT epoch FROM user_display_epoch), 0)"))
+
+    start = await epoch()
+    await sql.execute("UPDATE forum_user SET notify_email = NOT notify_email WHERE id = $1", someone.id)
+    await sql.execute("UPDATE forum_user SET handle = handle, role = role WHERE id = $1", someone.id)
+    assert await epoch() == start
+    await sql.execute("UPDATE forum_user SET handle = NULL WHERE id = $1", someone.id)  # as erasure does
+    assert await epoch() == start + 1
+    await sql.execute("UPDATE forum_user SET role = 'moderator' WHERE id = $1", someone.id)
+    assert await epoch() == start + 2
+    await sql.execute("DELETE FROM forum_user WHERE id = $1", someone.id)
+    assert await epoch() == start + 3
+    await sql.execute("TRUNCATE user_display_epoch")
+    assert await epoch() == 0
+    await make_user("reader")  # a new account shows in no page yet: nothing moves
+    assert await epoch() == 0
+    await sql.execute("UPDATE forum_user SET role = 'coach' WHERE role = 'reader'")
+    assert await epoch() >= 1
 
 
 async def test_sorts_limits_and_cursors_are_cached_apart(client: httpx.AsyncClient) -> None:
@@ -162,7 +198,7 @@ async def test_hidden_comment_leaves_the_cached_page(client: httpx.AsyncClient, 
 
 def test_lru_bounds_and_invalidation() -> None:
     pages = cache.PageCache(max_entries=2, max_bytes=10)
-    e = lambda topic, version, body=b"x": cache.Entry(topic, version, [], None, body)  # noqa: E731
+    e = lambda topic, version, body=b"x": cache.Entry(topic, version, 1, body)  # noqa: E731
     pages.put(("a", "oldest", 20, None), e(1, 1))
     pages.put(("b", "oldest", 20, None), e(2, 1))
     pages.put(("c", "oldest", 20, None), e(3, 1))
@@ -184,8 +220,8 @@ async def test_listener_events_drop_entries(client: httpx.AsyncClient, settings:
     listener = EventListener(database_url)
     await lifecycle.on_startup(second, settings, listener)
     pages = pages_of(second)
-    pages.put(("s", "oldest", 20, None), cache.Entry(7, 1, [], None, b"{}"))
-    pages.put(("t", "oldest", 20, None), cache.Entry(8, 1, [], None, b"{}"))
+    pages.put(("s", "oldest", 20, None), cache.Entry(7, 1, 1, b"{}"))
+    pages.put(("t", "oldest", 20, None), cache.Entry(8, 1, 1, b"{}"))
     listener.dispatch(TopicEvent(7, 2, "comment", None))
     assert pages.candidate(("s", "oldest", 20, None)) is None
     assert pages.candidate(("t", "oldest", 20, None)) is not None

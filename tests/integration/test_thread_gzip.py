@@ -109,7 +109,7 @@ async def test_signed_in_readers_and_small_pages_are_sent_as_they_are(client: ht
 
 def test_the_cache_counts_the_compressed_bytes_too() -> None:
     body = b"x" * 4000
-    entry = Entry(1, 1, [], None, body, gzip=cache.compressed(body))
+    entry = Entry(1, 1, 1, body, gzip=cache.compressed(body))
     assert entry.gzip is not None and entry.size == len(body) + len(entry.gzip)
     pages = PageCache(max_entries=10, max_bytes=entry.size * 2)
     pages.put(("a", "oldest", 50, None, None), entry)

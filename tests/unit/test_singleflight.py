@@ -11,7 +11,7 @@ from forum.comments.singleflight import Label, PageBuilds
 
 
 def label(version: int, extras: tuple[str, ...] = ()) -> Label:
-    return Label(1, version, ("a/reader",), extras)
+    return Label(1, version, 1, extras)
 
 
 class Builds:
