@@ -62,6 +62,8 @@ class Vote(Table, tablename="vote"):
     comment = ForeignKey(Comment, on_delete=OnDelete.cascade)
     user = ForeignKey(User, on_delete=OnDelete.cascade)
     created_at = Timestamptz(default=TimestamptzNow())
+    # the voted comment's topic, set and moved by triggers (migration forum_2026_12_07t23_00_00)
+    topic = Integer(default=0)
 
 
 class IdempotencyKey(Table, tablename="idempotency_key"):

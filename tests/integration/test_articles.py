@@ -462,3 +462,25 @@ async def test_periodic_sync_runs_behind_the_setting(client: httpx.AsyncClient, 
         with pytest.raises(asyncio.CancelledError):
             await task
     assert await sql.fetchval("SELECT count(*) FROM topic") == 2
+
+
+async def test_votes_follow_their_comments_into_the_merged_topic(client: httpx.AsyncClient,
+                                                                 articles_on: Settings) -> None:
+    """vote.topic (migration forum_2026_12_07t23_00_00) moves with its comment, so a signed-in
+    reader's own votes still show on the merged thread (thread_reader_states reads them by
+    (user, topic))."""
+    admin, reader, voter = await make_user("admin"), await make_user(), await make_user()
+    await sql.execute("UPDATE moderation_rules SET trusted_after_approved = 0")
+    old = (await _see(client, f"{BLOG}/2026/11/teens", "Teens")).json()
+    new = (await _see(client, f"{BLOG}/2026/11/talking-to-teens", "Talking to teens")).json()
+    root = await _comment(client, old["slug"], reader, "A first comment")
+    r = await client.post(f"/api/comments/{root['id']}/vote", headers=voter.headers)
+    assert r.status_code == 200, r.text
+    assert await sql.fetchval('SELECT topic FROM vote WHERE "user" = $1', voter.id) == old["id"]
+    page = (await client.get(f"/api/topics/{old['slug']}/comments", headers=voter.headers)).json()
+    assert page["items"][0]["my_vote"] == 1
+    r = await client.post(f"/api/admin/topics/{old['slug']}/merge", headers=admin.headers, json={"into": new["slug"]})
+    assert r.status_code == 200, r.text
+    assert await sql.fetchval('SELECT topic FROM vote WHERE "user" = $1', voter.id) == new["id"]
+    page = (await client.get(f"/api/topics/{new['slug']}/comments", headers=voter.headers)).json()
+    assert [(c["id"], c["my_vote"]) for c in page["items"]] == [(root["id"], 1)]
