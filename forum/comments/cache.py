@@ -40,6 +40,7 @@ data with text others wrote (what a BREACH-style attack needs).
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import itertools
 import re
@@ -169,6 +170,13 @@ class Entry:
             object.__setattr__(self, "_pieces", (tuple(view[a:b] for a, b in itertools.pairwise(offsets)),
                                                  tuple(comment_id for _, comment_id in self.cuts)))
         return self._pieces  # type: ignore[return-value]
+
+    def relabelled(self, version: int, extras: tuple[str, ...]) -> Entry:
+        """The same bytes (and their pieces, once made) under a newer version: a build that
+        found the page's rows unchanged (forum/comments/reads.py)."""
+        entry = dataclasses.replace(self, version=max(self.version, version), extras=extras, changed=0)
+        object.__setattr__(entry, "_pieces", self._pieces)
+        return entry
 
     @property
     def size(self) -> int:

@@ -25,7 +25,6 @@ Who gets what:
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -155,8 +154,7 @@ def _builder(pages: cache.PageCache, key: cache.Key, slug: str, viewer: Viewer |
                 and current.topic_id == label.topic_id and current.display_epoch == label.display_epoch):
             # read after every waiting reader read its version: the rows are as they were
             # before `current` was built, so its bytes are those of this version too
-            entry = dataclasses.replace(current, version=max(current.version, label.version), extras=label.extras,
-                                        changed=0)
+            entry = current.relabelled(label.version, label.extras)
             pages.relabelled += 1
         else:
             page = await services.thread_page(label.topic_id, slug, viewer, sort=sort, limit=limit,

@@ -196,6 +196,19 @@ async def test_hidden_comment_leaves_the_cached_page(client: httpx.AsyncClient, 
         assert (await cl.get(url)).json()["items"] == []
 
 
+def test_a_relabelled_entry_keeps_its_bytes_and_their_pieces() -> None:
+    """A relabel (reads.py: the page's rows unchanged at a newer version) moves the version up,
+    never down, restarts the count of changed builds, and keeps the pieces a signed-in
+    reader's page is spliced from (made once per page, not once per version)."""
+    body, _ = cache.encode_page({"items": [{"id": 7, "replies": []}, {"id": 8, "replies": []}]})
+    entry = cache.Entry(1, 5, 1, body, ((6, 7), (20, 8)), changed=3)
+    pieces = entry.pieces()
+    newer = entry.relabelled(9, ("x:1",))
+    assert (newer.version, newer.extras, newer.changed, newer.body) == (9, ("x:1",), 0, body)
+    assert newer.pieces() is pieces
+    assert entry.relabelled(4, ()).version == 5
+
+
 def test_lru_bounds_and_invalidation() -> None:
     pages = cache.PageCache(max_entries=2, max_bytes=10)
     e = lambda topic, version, body=b"x": cache.Entry(topic, version, 1, body)  # noqa: E731
