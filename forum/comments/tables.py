@@ -62,7 +62,7 @@ class Vote(Table, tablename="vote"):
     comment = ForeignKey(Comment, on_delete=OnDelete.cascade)
     user = ForeignKey(User, on_delete=OnDelete.cascade)
     created_at = Timestamptz(default=TimestamptzNow())
-    # the voted comment's topic, set and moved by triggers (migration forum_2026_12_07t23_00_00)
+    # the voted comment's topic, set and moved by triggers (migration forum_2026_12_07t22_30_00)
     topic = Integer(default=0)
 
 

@@ -466,7 +466,7 @@ async def test_periodic_sync_runs_behind_the_setting(client: httpx.AsyncClient, 
 
 async def test_votes_follow_their_comments_into_the_merged_topic(client: httpx.AsyncClient,
                                                                  articles_on: Settings) -> None:
-    """vote.topic (migration forum_2026_12_07t23_00_00) moves with its comment, so a signed-in
+    """vote.topic (migration forum_2026_12_07t22_30_00) moves with its comment, so a signed-in
     reader's own votes still show on the merged thread (thread_reader_states reads them by
     (user, topic))."""
     admin, reader, voter = await make_user("admin"), await make_user(), await make_user()

@@ -1,4 +1,4 @@
-"""vote.topic (migration forum_2026_12_07t23_00_00): the topic of the comment voted on, set
+"""vote.topic (migration forum_2026_12_07t22_30_00): the topic of the comment voted on, set
 by a trigger on every path that writes a vote (the API, an import, raw SQL), whatever the
 writer says; a reader's votes in a topic are then one index range (thread_reader_states).
 Moving comments between topics is covered by the merge test in test_articles.py."""
