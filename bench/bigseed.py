@@ -358,13 +358,13 @@ async def seed_big(dsn: str) -> BigSeeded:
             await conn.execute(f'ALTER TABLE comment DROP CONSTRAINT "{fk["name"]}"')
         # and the row trigger that keeps each author's counts: the streams would lock the same
         # authors' rows in different orders (a deadlock); the counts are made once after
-        await conn.execute("ALTER TABLE comment DISABLE TRIGGER comment_author_count_insert")
+        await conn.execute(f"ALTER TABLE comment DISABLE TRIGGER {author_counts.INSERT_TRIGGER}")
         t1 = time.perf_counter()
         await _copy_comments(dsn, s, first_comment, start, words, cum)
         t_copy = time.perf_counter() - t1
         t1 = time.perf_counter()
         await conn.execute(author_counts.RECOUNT)
-        await conn.execute("ALTER TABLE comment ENABLE TRIGGER comment_author_count_insert")
+        await conn.execute(f"ALTER TABLE comment ENABLE TRIGGER {author_counts.INSERT_TRIGGER}")
         for ix in indexes:
             await conn.execute(ix["def"])
         for fk in fkeys:

@@ -38,6 +38,9 @@ RECOUNT = """
     ON CONFLICT (author) DO UPDATE SET published = EXCLUDED.published, rejected = EXCLUDED.rejected
 """
 
+# The row trigger on new comments (bench/bigseed.py turns it off while it COPYs, then RECOUNTs).
+INSERT_TRIGGER = "comment_author_count_insert"
+
 STATEMENTS = [
     """
     CREATE TABLE author_comment_count (
@@ -65,7 +68,7 @@ STATEMENTS = [
     END
     $fn$
     """,
-    "CREATE TRIGGER comment_author_count_insert AFTER INSERT ON comment FOR EACH ROW"
+    f"CREATE TRIGGER {INSERT_TRIGGER} AFTER INSERT ON comment FOR EACH ROW"
     " WHEN (NEW.author IS NOT NULL AND NEW.status IN ('published', 'rejected', 'spam'))"
     " EXECUTE FUNCTION author_comment_count_moved()",
     # no column list: a referential action (an account deleted: author SET NULL) fires it too
