@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import asyncpg
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
@@ -129,14 +130,21 @@ async def resolve_viewer(connection: ASGIConnection[Any, Any, Any, Any]) -> View
     return viewer
 
 
-# One index lookup per token whatever the tables' sizes: the LATERAL ... LIMIT 1 (token_hash
-# is unique) keeps the generic plan a nested loop. Written as `token_hash = ANY($1)` with a
-# join, the generic plan (the pool's plan_cache_mode, forum/db.py) guessed 10 tokens and
-# scanned both tables while they were small: 0.47 ms against 0.07 ms for three tokens on
-# 680 sessions (bench/README.md, scenario 9).
-SESSION_SQL = """
-SELECT k.token_hash, s.id AS session_id, s.last_seen_at, u.id, u.handle, u.role, u.status, u.suspended_until
-  FROM unnest($1::text[]) AS k(token_hash)
+def session_sql(tokens: str) -> str:
+    """The live sessions of the token hashes in the `text[]` parameter `tokens` (`"$1"`),
+    one row each, the hash first: the one rule of what a live session is (not expired, not
+    idle too long, its account not erased), for every statement that resolves tokens.
+
+    One index lookup per token whatever the tables' sizes: the LATERAL ... LIMIT 1 (token_hash
+    is unique) keeps the generic plan a nested loop. Written as `token_hash = ANY($1)` with a
+    join, the generic plan (the pool's plan_cache_mode, forum/db.py) guessed 10 tokens and
+    scanned both tables while they were small: 0.47 ms against 0.07 ms for three tokens on
+    680 sessions (bench/README.md, scenario 9). The columns are named so that a statement may
+    select them beside a topic's (forum/comments/reads.py, READER_BY_TOKEN_SQL)."""
+    return f"""
+SELECT k.token_hash, s.id AS session_id, s.last_seen_at, u.id AS user_id, u.handle, u.role,
+       u.status AS user_status, u.suspended_until
+  FROM unnest({tokens}::text[]) AS k(token_hash)
  CROSS JOIN LATERAL (
        SELECT s.id, s."user", s.last_seen_at FROM user_session s
         WHERE s.token_hash = k.token_hash AND s.expires_at > now() AND s.idle_expires_at > now()
@@ -146,32 +154,47 @@ SELECT k.token_hash, s.id AS session_id, s.last_seen_at, u.id, u.handle, u.role,
 """
 
 
+SESSION_SQL = session_sql("$1")
+
+
 async def viewer_for_token(token: str, reads: SharedReads | None = None) -> Viewer | None:
     """The live session of a token (a bearer header's, or the console's cookie), None when
     unknown, expired or revoked: one rule for every way a session is presented. With the
     app's `reads`, the sessions asked for at the same moment are read by one statement
     (forum/coalesce.py); each caller's answer still comes from a statement that began after
     it asked, so a revoked session is refused by the next request, in every process."""
-    viewer: Viewer | None = None
-    if token:
-        if len(token) > 200:
-            return None
-        token_hash = hash_token(token)
-        if reads is not None:
-            row = await reads.fetch_item(SESSION_SQL, token_hash)
-        else:
-            row = await sql.fetchrow(SESSION_SQL, [token_hash])
-        if row is None:
-            return None
-        viewer = Viewer(row["id"], row["handle"], row["role"], row["status"], row["suspended_until"],
-                        row["session_id"])
-        if (datetime.now(UTC) - row["last_seen_at"]).total_seconds() > 300:
-            # Sliding idle expiry, written at most every five minutes per session.
-            await sql.execute(
-                "UPDATE user_session SET last_seen_at = now(),"
-                " idle_expires_at = LEAST(expires_at, now() + $2 * interval '1 day') WHERE id = $1",
-                row["session_id"], _idle_days)
-    return viewer
+    row = await session_row(token, reads)
+    return None if row is None else viewer_of(row)
+
+
+async def session_row(token: str, reads: SharedReads | None = None, query: str = SESSION_SQL,
+                      *args: Any) -> asyncpg.Record | None:
+    """The row of `token`'s live session, None without one. `query` is SESSION_SQL, or a
+    statement that selects `session_sql(...)`'s columns and more beside them (a signed-in
+    thread read's state, read with the session in one statement): it takes `*args` and then
+    the token hashes as its last parameter. The session's idle expiry slides here."""
+    if not token or len(token) > 200:
+        return None
+    token_hash = hash_token(token)
+    if reads is not None:
+        row = await reads.fetch_item(query, token_hash, *args)
+    else:
+        row = await sql.fetchrow(query, *args, [token_hash])
+    if row is None:
+        return None
+    if (datetime.now(UTC) - row["last_seen_at"]).total_seconds() > 300:
+        # Sliding idle expiry, written at most every five minutes per session.
+        await sql.execute(
+            "UPDATE user_session SET last_seen_at = now(),"
+            " idle_expires_at = LEAST(expires_at, now() + $2 * interval '1 day') WHERE id = $1",
+            row["session_id"], _idle_days)
+    return row
+
+
+def viewer_of(row: asyncpg.Record) -> Viewer:
+    """The viewer of a `session_row`."""
+    return Viewer(row["user_id"], row["handle"], row["role"], row["user_status"], row["suspended_until"],
+                  row["session_id"])
 
 
 def client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str:

@@ -14,8 +14,9 @@ compares them) when:
 - the request is `GET /api/topics/{slug}/comments`,
 - with no query parameters but a valid `sort` and `limit` (a cursor, anything unknown,
   repeated or out of range goes to the handler, which knows how to refuse it),
-- anonymous, or with `Authorization: Bearer <token>` of a live session (the same lookup,
-  `forum.auth.viewer_for_token`, as the route's `viewer` dependency),
+- anonymous, or with `Authorization: Bearer <token>` of a live session (the same rule,
+  `forum.auth.session_sql`, as the route's `viewer` dependency; read in one statement with
+  the reader's state in the topic, `reads.READER_BY_TOKEN_SQL`),
 - and the service answers 200 or 304.
 
 Everything else is None and the route's handler answers: a malformed or unknown token
@@ -31,7 +32,7 @@ from urllib.parse import parse_qsl
 
 from litestar.types import HTTPScope
 
-from forum.auth import bearer_token, viewer_for_token
+from forum.auth import bearer_token, session_row, viewer_of
 from forum.coalesce import SharedReads
 from forum.comments import cache, reads
 from forum.comments.services import SORTS
@@ -86,14 +87,16 @@ class ThreadReadShortcut:
             return None
         sort, limit = page
         try:
-            viewer = None
+            viewer = state = None
+            slug = match.group(1)
             token = bearer_token(authorization)
             if token is not None:
-                viewer = await viewer_for_token(token, self.shared)
-                if viewer is None:
+                state = await session_row(token, self.shared, reads.READER_BY_TOKEN_SQL, slug)
+                if state is None:
                     return None
-            found = await reads.thread(self.shared, self.pages(), viewer, match.group(1), sort=sort, limit=limit,
-                                       cursor=None, if_none_match=if_none_match, accept_encoding=accept_encoding)
+                viewer = viewer_of(state)
+            found = await reads.thread(self.shared, self.pages(), viewer, slug, sort=sort, limit=limit, cursor=None,
+                                       if_none_match=if_none_match, accept_encoding=accept_encoding, state=state)
         except Exception:  # a 401, a 404, a database error: the handler meets the same case and answers it properly
             return None
         headers = [(name.lower().encode(), value.encode()) for name, value in found.headers.items()]

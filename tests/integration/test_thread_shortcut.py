@@ -192,6 +192,39 @@ async def test_shortcut_leaves_refusals_to_the_handler(client: httpx.AsyncClient
     assert (await client.get(path, headers={"If-None-Match": etag})).status_code == 404
 
 
+async def test_a_signed_in_read_is_one_statement_with_its_session(client: httpx.AsyncClient, app: Any) -> None:
+    """A signed-in reader's session and state in the topic come from one statement; the
+    session rules still hold on it: an expired, idle or erased one goes to the handler (401),
+    a valid one on a topic that is not there too (404), and the idle expiry slides."""
+    slug, _ = await thread(client)
+    path = f"/api/topics/{slug}/comments"
+    fast = shortcut(app)
+    reader = await make_user("reader")
+    token = reader.headers["Authorization"].removeprefix("Bearer ")
+    auth = [(b"authorization", f"Bearer {token}".encode())]
+    first = await fast.answer(scope(path, headers=auth))  # builds and caches the public page
+    assert first is not None and first.status == 200
+    before = fast.shared.statements
+    again = await fast.answer(scope(path, headers=auth))
+    assert again is not None and again.body == first.body
+    assert fast.shared.statements == before + 1
+    assert await fast.answer(scope("/api/topics/no-such-topic/comments", headers=auth)) is None
+    assert (await client.get("/api/topics/no-such-topic/comments", headers=reader.headers)).status_code == 404
+    # the idle expiry slides through this path too
+    await sql.execute("UPDATE user_session SET last_seen_at = now() - interval '1 hour',"
+                      " idle_expires_at = now() + interval '1 minute' WHERE \"user\" = $1", reader.id)
+    assert await fast.answer(scope(path, headers=auth)) is not None
+    assert await sql.fetchval("SELECT idle_expires_at > now() + interval '1 day' FROM user_session"
+                              " WHERE \"user\" = $1", reader.id)
+    for change in ("UPDATE user_session SET idle_expires_at = now() - interval '1 second' WHERE \"user\" = $1",
+                   "UPDATE user_session SET expires_at = now() - interval '1 second',"
+                   " idle_expires_at = now() + interval '1 day' WHERE \"user\" = $1",
+                   "UPDATE forum_user SET status = 'erased' WHERE id = $1"):
+        await sql.execute(change, reader.id)
+        assert await fast.answer(scope(path, headers=auth)) is None, change
+        assert (await client.get(path, headers=reader.headers)).status_code == 401, change
+
+
 async def test_shortcut_runs_under_the_request_timeout(client: httpx.AsyncClient, app: ForumApp) -> None:
     """A shortcut that waits too long gets the outer layer's 503, as a handler does."""
     slug, _ = await thread(client)
