@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -188,6 +190,17 @@ async def test_one_json_access_line_per_request(client: httpx.AsyncClient, acces
     assert isinstance(line["ms"], float | int) and line["ms"] >= 0
     assert line["time"].endswith("Z")
     assert "no-such-topic" not in access_lines[0]  # the template, never the path a reader asked for
+
+
+def test_uvicorn_writes_no_access_line_of_its_own() -> None:
+    """uvicorn formats its access line for every answer whenever its logger has a handler
+    anywhere up the tree; once the process's logging is set up (as `forum serve`'s app does
+    after uvicorn's own set-up), it has none. In a process of its own: the test runner
+    hangs capture handlers on every logger."""
+    code = ("import logging; from forum import logs; logs.configure(); get = logging.getLogger;"
+            " print(get('uvicorn.access').hasHandlers(), get('uvicorn.error').hasHandlers())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.split() == ["False", "True"]  # uvicorn's errors still reach the one handler
 
 
 def test_log_format_setting() -> None:
