@@ -13,9 +13,9 @@ either visible everywhere to a viewer or nowhere:
   revisions, edits, deletes, votes, flags, accepting, replying) go through
   `visible_row` / `comment_dicts`, which apply both; thread pages check the topic first.
 
-A thread page is at most three queries whatever the thread's size: the page of roots
-(partial index on roots), up to 101 descendants of each root (LATERAL range scan on
-(root_id, path)), and, only when a root has more than 100, one count for those roots.
+A thread page is one statement whatever the thread's size: the page of roots (partial
+index on roots) with up to 101 descendants of each root (LATERAL range scan on
+(root_id, path)); and, only when a root has more than 100, one count for those roots.
 """
 
 from __future__ import annotations
@@ -224,39 +224,50 @@ async def page_fingerprint(topic_id: int, viewer: Viewer | None, *, sort: str, l
 
 async def thread_page(topic_id: int, topic_slug: str, viewer: Viewer | None, *, sort: str, limit: int,
                       position: dict[str, Any] | None) -> dict[str, Any]:
-    """One page of the thread; `sort` and `position` as `page_position` checked and decoded them."""
+    """One page of the thread; `sort` and `position` as `page_position` checked and decoded them.
+
+    The page's roots and up to SUBTREE_SHOWN + 1 descendants of each (a range of
+    (root_id, path) per root) are one statement, each root followed by its descendants in
+    path order: a build is one round trip, not two, while the readers of a busy article's
+    newest page wait for it (bench/README.md, scenario 9)."""
     where, order, args = _roots_query(topic_id, viewer, sort, limit, position)
-    roots = await sql.fetch(f"SELECT {COLUMNS} FROM {FROM} WHERE {where} ORDER BY {order}", *args)
+    in_page = f"${len(args)}"  # the roots' LIMIT: `limit` + 1, the last only says there is a next page
+    rows = await sql.fetch(
+        f"""WITH roots AS MATERIALIZED (SELECT {COLUMNS} FROM {FROM} WHERE {where} ORDER BY {order}),
+                 page AS (SELECT r.*, row_number() OVER (ORDER BY {order.split(" LIMIT ")[0].replace("c.", "r.")}) AS n
+                            FROM roots r)
+            SELECT * FROM page
+            UNION ALL
+            SELECT d.*, p.n FROM page p CROSS JOIN LATERAL (
+                SELECT {COLUMNS} FROM {FROM}
+                 WHERE c.root_id = p.id AND c.parent IS NOT NULL AND {VISIBLE}
+                 ORDER BY c.path LIMIT {SUBTREE_SHOWN + 1}) d
+             WHERE p.n < {in_page}
+            ORDER BY n, path""",
+        *args)
+    roots = [r for r in rows if r["parent"] is None]
     roots, more = pagination.page(roots, limit)
     items = []
+    grouped: dict[int, list[Any]] = {}
+    for r in rows:
+        if r["parent"] is not None:
+            grouped.setdefault(r["root_id"], []).append(r)
     for r in roots:
         item = to_json(r, topic_slug)
         item["replies"] = []
         items.append(item)
-    if items:
-        descendants = await sql.fetch(
-            f"""SELECT d.* FROM unnest($4::bigint[]) WITH ORDINALITY AS r(id, n)
-                CROSS JOIN LATERAL (
-                    SELECT {COLUMNS} FROM {FROM}
-                     WHERE c.root_id = r.id AND c.parent IS NOT NULL AND {VISIBLE}
-                     ORDER BY c.path LIMIT {SUBTREE_SHOWN + 1}
-                ) d ORDER BY r.n, d.path""",
-            *viewer_args(viewer), [i["id"] for i in items])
-        grouped: dict[int, list[Any]] = {}
-        for row in descendants:
-            grouped.setdefault(row["root_id"], []).append(row)
-        overflow = [i for i in items if len(grouped.get(i["id"], ())) > SUBTREE_SHOWN]
-        for item in items:
-            nest(grouped.get(item["id"], [])[:SUBTREE_SHOWN], topic_slug, item)
-        if overflow:
-            counts = await sql.fetch(
-                f"SELECT c.root_id, count(*)::int AS n FROM comment c"
-                f" WHERE c.root_id = ANY($4::bigint[]) AND c.parent IS NOT NULL AND {VISIBLE} GROUP BY c.root_id",
-                *viewer_args(viewer), [i["id"] for i in overflow])
-            for row in counts:
-                for item in overflow:
-                    if item["id"] == row["root_id"]:
-                        item["more_replies"] = row["n"] - SUBTREE_SHOWN
+    overflow = [i for i in items if len(grouped.get(i["id"], ())) > SUBTREE_SHOWN]
+    for item in items:
+        nest(grouped.get(item["id"], [])[:SUBTREE_SHOWN], topic_slug, item)
+    if overflow:
+        counts = await sql.fetch(
+            f"SELECT c.root_id, count(*)::int AS n FROM comment c"
+            f" WHERE c.root_id = ANY($4::bigint[]) AND c.parent IS NOT NULL AND {VISIBLE} GROUP BY c.root_id",
+            *viewer_args(viewer), [i["id"] for i in overflow])
+        for row in counts:
+            for item in overflow:
+                if item["id"] == row["root_id"]:
+                    item["more_replies"] = row["n"] - SUBTREE_SHOWN
     next_cursor = None
     if more and roots:
         last = roots[-1]
