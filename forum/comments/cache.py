@@ -1,6 +1,6 @@
 """The encoded JSON of thread pages as the anonymous public sees them, per process.
 
-A hot thread is read far more than it is written, and building its page (three queries,
+A hot thread is read far more than it is written, and building its page (its statement,
 200 comment dicts, JSON encoding) costs twenty times the one query that tells whether
 anything changed. So each process keeps the encoded bytes of recent anonymous pages and
 serves them again while they are still right. An entry is used only when, read in the

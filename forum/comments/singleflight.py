@@ -3,7 +3,7 @@
 On a busy article the topic's version moves many times a second (every post, vote and
 decision), so the cached page is often out of date, and every reader who arrives before
 the new page is cached would build it himself: with 50 readers waiting on a process, one
-write cost 50 identical builds (three queries, 200 comment dicts, JSON encoding each),
+write cost 50 identical builds (a statement, 200 comment dicts, JSON encoding each),
 all blocking the one event loop. Here, per cache key:
 
 - a reader whose version read (`Label`) is exactly the one the running build was started
