@@ -165,14 +165,17 @@ def nest(rows: Sequence[Mapping[str, Any]], topic_slug: str, root: dict[str, Any
     return len(by_id) - 1
 
 
-def _root_order(sort: str) -> tuple[str, str]:
-    """ORDER BY and the keyset condition ($5, $6, $7 = the cursor's values)."""
+def _root_order(sort: str, table: str = "c") -> tuple[str, str]:
+    """ORDER BY and the keyset condition ($5, $6, $7 = the cursor's values), of the rows
+    named `table`."""
+    c = table
     if sort == "oldest":
-        return "c.created_at, c.id", "(c.created_at, c.id) > ($5::timestamptz, $6::bigint)"
+        return f"{c}.created_at, {c}.id", f"({c}.created_at, {c}.id) > ($5::timestamptz, $6::bigint)"
     if sort == "newest":
-        return "c.created_at DESC, c.id DESC", "(c.created_at, c.id) < ($5::timestamptz, $6::bigint)"
-    return ("c.score DESC, c.created_at, c.id",
-            "(c.score < $7::int OR (c.score = $7::int AND (c.created_at, c.id) > ($5::timestamptz, $6::bigint)))")
+        return f"{c}.created_at DESC, {c}.id DESC", f"({c}.created_at, {c}.id) < ($5::timestamptz, $6::bigint)"
+    return (f"{c}.score DESC, {c}.created_at, {c}.id",
+            f"({c}.score < $7::int OR ({c}.score = $7::int"
+            f" AND ({c}.created_at, {c}.id) > ($5::timestamptz, $6::bigint)))")
 
 
 def page_position(sort: str, cursor: str | None) -> dict[str, Any] | None:
@@ -234,8 +237,7 @@ async def thread_page(topic_id: int, topic_slug: str, viewer: Viewer | None, *, 
     in_page = f"${len(args)}"  # the roots' LIMIT: `limit` + 1, the last only says there is a next page
     rows = await sql.fetch(
         f"""WITH roots AS MATERIALIZED (SELECT {COLUMNS} FROM {FROM} WHERE {where} ORDER BY {order}),
-                 page AS (SELECT r.*, row_number() OVER (ORDER BY {order.split(" LIMIT ")[0].replace("c.", "r.")}) AS n
-                            FROM roots r)
+                 page AS (SELECT r.*, row_number() OVER (ORDER BY {_root_order(sort, "r")[0]}) AS n FROM roots r)
             SELECT * FROM page
             UNION ALL
             SELECT d.*, p.n FROM page p CROSS JOIN LATERAL (
