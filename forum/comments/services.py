@@ -247,13 +247,15 @@ async def thread_page(topic_id: int, topic_slug: str, viewer: Viewer | None, *, 
              WHERE p.n < {in_page}
             ORDER BY n, path""",
         *args)
-    roots = [r for r in rows if r["parent"] is None]
+    roots: list[Any] = []
+    grouped: dict[int, list[Any]] = {}  # root id -> its replies, in path order
+    for r in rows:
+        if r["parent"] is None:
+            roots.append(r)
+        else:
+            grouped.setdefault(r["root_id"], []).append(r)
     roots, more = pagination.page(roots, limit)
     items = []
-    grouped: dict[int, list[Any]] = {}
-    for r in rows:
-        if r["parent"] is not None:
-            grouped.setdefault(r["root_id"], []).append(r)
     for r in roots:
         item = to_json(r, topic_slug)
         item["replies"] = []
